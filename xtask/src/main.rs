@@ -1,0 +1,98 @@
+//! Repository tasks: `cargo xtask <task>`.
+//!
+//! Hand-rolled argument parsing on purpose: xtask stays dependency-light so it
+//! builds fast and independently of the server crates.
+
+mod bench;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  bench ingest [options]   M1a/M1b HTTP ingest: wharf vs the Node toy (bench/README.md)
+
+bench ingest options:
+  --smoke            CI mode: 1 round, 3 s per run
+  --rounds N         interleaved rounds (default 3; 1 with --smoke)
+  --seconds S        measured seconds per run (default 15; 3 with --smoke)
+  --warmup S         warm-up seconds before each measured run (default 2; 0.5 with --smoke)
+  --no-build         do not run `cargo build --release -p wharf-server` first
+  --wharf PATH       wharf binary (default $CARGO_TARGET_DIR/release/wharf)
+  --conns N          M1a concurrent keep-alive connections (default 64)
+  --bulk-conns N     M1b concurrent connections (default 8)
+  --only m1a|m1b     run one benchmark only
+  --peer-only        run only the Node toy (harness debugging; no ratios)
+";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["bench", "ingest", rest @ ..] => bench::ingest::run(&parse_ingest_opts(rest)?),
+        ["bench", other, ..] => bail!("unknown benchmark `{other}`\n\n{USAGE}"),
+        ["-h" | "--help" | "help", ..] | [] => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        [other, ..] => bail!("unknown task `{other}`\n\n{USAGE}"),
+    }
+}
+
+fn parse_ingest_opts(args: &[&str]) -> Result<bench::ingest::Opts> {
+    let smoke = args.contains(&"--smoke");
+    let mut o = bench::ingest::Opts::new(smoke);
+    let mut it = args.iter();
+    while let Some(&arg) = it.next() {
+        let mut value = |name: &str| -> Result<&str> {
+            it.next()
+                .copied()
+                .with_context(|| format!("{name} needs a value"))
+        };
+        match arg {
+            "--smoke" => {}
+            "--no-build" => o.build = false,
+            "--peer-only" => o.peer_only = true,
+            "--rounds" => o.rounds = parse_num(value(arg)?, arg)?,
+            "--seconds" => o.seconds = parse_num(value(arg)?, arg)?,
+            "--warmup" => o.warmup = parse_num(value(arg)?, arg)?,
+            "--conns" => o.conns = parse_num(value(arg)?, arg)?,
+            "--bulk-conns" => o.bulk_conns = parse_num(value(arg)?, arg)?,
+            "--wharf" => o.wharf = Some(PathBuf::from(value(arg)?)),
+            "--only" => {
+                o.only = match value(arg)? {
+                    "m1a" | "M1a" => Some(bench::ingest::Which::M1a),
+                    "m1b" | "M1b" => Some(bench::ingest::Which::M1b),
+                    v => bail!("--only takes m1a or m1b, not `{v}`"),
+                }
+            }
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown option `{other}`\n\n{USAGE}"),
+        }
+    }
+    if o.rounds == 0 || o.conns == 0 || o.bulk_conns == 0 || o.seconds <= 0.0 {
+        bail!("--rounds, --conns, --bulk-conns and --seconds must be positive");
+    }
+    Ok(o)
+}
+
+fn parse_num<T: std::str::FromStr>(v: &str, name: &str) -> Result<T> {
+    v.parse()
+        .map_err(|_| anyhow::anyhow!("{name}: cannot parse `{v}`"))
+}
