@@ -21,3 +21,8 @@ pub use profile::{Location, Profile, ProfileChanges, ProfileIdentifiers, Profile
 
 /// Every time in Wharf is UTC with second or finer precision.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
+pub mod bulk;
+pub mod clock;
+
+pub use bulk::{ImportError, ImportJob, ImportJobStatus};
+pub use clock::{Clock, SystemClock};

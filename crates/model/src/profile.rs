@@ -234,3 +234,22 @@ mod tests {
         assert!(!w.apply_to(&mut p));
     }
 }
+
+impl ProfileChanges {
+    /// True when nothing but identifiers is set (and nothing is cleared): the common case
+    /// of an event naming its profile, which the store can often answer without a load.
+    pub fn only_sets_identifiers(&self) -> bool {
+        !matches!(self.email, Patch::Clear)
+            && !matches!(self.phone_number, Patch::Clear)
+            && !matches!(self.external_id, Patch::Clear)
+            && self.first_name.is_absent()
+            && self.last_name.is_absent()
+            && self.organization.is_absent()
+            && self.title.is_absent()
+            && self.image.is_absent()
+            && self.locale.is_absent()
+            && self.location == LocationChanges::default()
+            && self.properties.is_empty()
+            && !self.clear_properties
+    }
+}

@@ -1,1 +1,99 @@
+//! Wharf's store: the [`Store`] trait every backend implements, and the embedded SQLite
+//! backend. Callers hold an `Arc<dyn Store>` and never see which backend runs.
+//!
+//! Contract of every write method: when it returns `Ok`, the change is durable (committed
+//! and synced to disk); when it returns `Err`, nothing of it was stored.
 
+pub mod conformance;
+mod error;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use wharf_model::query::{ListQuery, Page};
+use wharf_model::{
+    Account, AccountId, ApiKeyInfo, Event, ImportError, ImportJob, ImportJobId, KeyId, Metric, NewEvent, Profile,
+    ProfileId, ProfileWrite,
+};
+
+pub use error::StoreError;
+pub use sqlite::SqliteStore;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A freshly created private API key. The secret exists only here, once.
+#[derive(Clone)]
+pub struct NewApiKey {
+    pub info: ApiKeyInfo,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for NewApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewApiKey").field("info", &self.info).field("secret", &"<redacted>").finish()
+    }
+}
+
+/// What a create-events call did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventsOutcome {
+    /// Events stored now.
+    pub stored: usize,
+    /// Events dropped as duplicates of stored ones (Klaviyo's de-duplication).
+    pub duplicates: usize,
+}
+
+/// An event together with the metric it belongs to, as reads return it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventWithMetric {
+    pub event: Event,
+    pub metric: Metric,
+}
+
+/// One profile of a bulk import: the parsed write and the resource as it was sent,
+/// which import errors echo back.
+#[derive(Clone, Debug)]
+pub struct BulkProfile {
+    pub write: ProfileWrite,
+    pub original: Value,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // Accounts and keys.
+    async fn create_account(&self, name: &str) -> Result<Account>;
+    async fn list_accounts(&self) -> Result<Vec<Account>>;
+    async fn create_api_key(&self, account: &AccountId, label: &str) -> Result<NewApiKey>;
+    async fn list_api_keys(&self, account: &AccountId) -> Result<Vec<ApiKeyInfo>>;
+    async fn revoke_api_key(&self, key: &KeyId) -> Result<ApiKeyInfo>;
+    /// The account a secret belongs to; `None` for unknown or revoked keys.
+    async fn authenticate(&self, secret: &str) -> Result<Option<AccountId>>;
+
+    // Writes. Each call is atomic.
+    async fn create_events(&self, account: &AccountId, events: Vec<NewEvent>) -> Result<EventsOutcome>;
+    /// Creates a profile; [`StoreError::Conflict`] if any identifier is taken.
+    async fn create_profile(&self, account: &AccountId, write: ProfileWrite) -> Result<Profile>;
+    /// Creates or updates by identity resolution; `true` when created.
+    async fn upsert_profile(&self, account: &AccountId, write: ProfileWrite) -> Result<(Profile, bool)>;
+    /// Updates the profile `write.identifiers.id`.
+    async fn update_profile(&self, account: &AccountId, write: ProfileWrite) -> Result<Profile>;
+    /// Imports profiles one by one; a profile that cannot be imported becomes an import
+    /// error of the job and the others still import. The job is complete on return.
+    async fn bulk_import_profiles(&self, account: &AccountId, profiles: Vec<BulkProfile>) -> Result<ImportJob>;
+
+    // Reads.
+    async fn get_profile(&self, account: &AccountId, id: &ProfileId) -> Result<Option<Profile>>;
+    async fn list_profiles(&self, account: &AccountId, query: ListQuery) -> Result<Page<Profile>>;
+    async fn get_event(&self, account: &AccountId, id: &str) -> Result<Option<EventWithMetric>>;
+    async fn list_events(&self, account: &AccountId, query: ListQuery) -> Result<Page<EventWithMetric>>;
+    async fn get_metric(&self, account: &AccountId, id: &str) -> Result<Option<Metric>>;
+    async fn list_metrics(&self, account: &AccountId, query: ListQuery) -> Result<Page<Metric>>;
+    async fn get_import_job(&self, account: &AccountId, id: &ImportJobId) -> Result<Option<ImportJob>>;
+    async fn list_import_errors(
+        &self,
+        account: &AccountId,
+        job: &ImportJobId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<ImportError>>;
+}

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use super::loadgen::{self, Body, Pace, Prepared, RunSpec, RunStats};
 use super::process::{ProcCpu, Server, TempDir, free_addr};
 use super::report::{self, Meta, RunRecord};
-use super::{workspace_root, workload};
+use super::{workload, workspace_root};
 
 const API_REVISION: &str = "2026-10-15";
 const SINGLE_PATH: &str = "/api/events";
@@ -109,6 +109,14 @@ pub fn run(opts: &Opts) -> Result<()> {
     let nonce = format!("b{:x}", std::process::id());
     let single = workload::single_events(4096, &nonce);
     let bulk = workload::bulk_events(if opts.smoke { 8 } else { 24 }, &nonce);
+    // Every event must carry a patchable unique_id, or the server could de-dup.
+    if !single
+        .iter()
+        .chain(&bulk)
+        .all(|b| b.slot_count() as u64 == b.events)
+    {
+        bail!("workload bug: unique_id slots do not match event counts");
+    }
     let avg = |v: &[Body]| v.iter().map(Body::len).sum::<usize>() / v.len().max(1);
     println!(
         "workload: M1a {} bodies, avg {} B; M1b {} bodies x {} events, avg {} KiB",
@@ -398,11 +406,13 @@ fn measured(
         Pace::Closed => None,
         Pace::Rate(r) => Some(r),
     };
-    Ok(RunRecord::from_stats(base, kind, spec.conns, rate, &stats).with_cpu(
-        s1.cpu_s - s0.cpu_s,
-        c1.cpu_s - c0.cpu_s,
-        s1.peak_rss_kib,
-    ))
+    Ok(
+        RunRecord::from_stats(base, kind, spec.conns, rate, &stats).with_cpu(
+            s1.cpu_s - s0.cpu_s,
+            c1.cpu_s - c0.cpu_s,
+            s1.peak_rss_kib,
+        ),
+    )
 }
 
 fn dir_size(p: &Path) -> u64 {

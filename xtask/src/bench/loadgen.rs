@@ -209,7 +209,10 @@ fn worker(
         Pace::Rate(r) => Some(Duration::from_secs_f64(spec.conns as f64 / r.max(1e-3))),
     };
     // Stagger paced connections evenly across one interval.
-    let mut next_send = start + interval.unwrap_or_default().mul_f64(id as f64 / spec.conns as f64);
+    let mut next_send = start
+        + interval
+            .unwrap_or_default()
+            .mul_f64(id as f64 / spec.conns as f64);
 
     loop {
         let intended = match interval {
@@ -251,7 +254,9 @@ fn worker(
             None => match Conn::connect(spec.addr) {
                 Ok(c) => conn.insert(c),
                 Err(e) => {
-                    *st.errors.entry(format!("connect: {}", e.kind())).or_default() += 1;
+                    *st.errors
+                        .entry(format!("connect: {}", e.kind()))
+                        .or_default() += 1;
                     // Back off so a dead server does not turn into a busy loop.
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
@@ -266,7 +271,9 @@ fn worker(
                     let us = intended.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                     st.latencies_us.push(us);
                 } else {
-                    *st.errors.entry(format!("HTTP {}", resp.status)).or_default() += 1;
+                    *st.errors
+                        .entry(format!("HTTP {}", resp.status))
+                        .or_default() += 1;
                     if st.error_samples.len() < MAX_ERROR_SAMPLES {
                         let body = String::from_utf8_lossy(&resp.body);
                         let body: String = body.chars().take(400).collect();
@@ -571,7 +578,10 @@ mod tests {
         ]);
         let mut c = Conn::connect(addr).unwrap();
         let r = c.roundtrip(b"POST / HTTP/1.1\r\n\r\n").unwrap();
-        assert_eq!((r.status, r.body.as_slice(), r.close), (400, &b"hello world"[..], false));
+        assert_eq!(
+            (r.status, r.body.as_slice(), r.close),
+            (400, &b"hello world"[..], false)
+        );
         let r = c.read_response().unwrap();
         assert_eq!((r.status, r.body.as_slice()), (202, &b"abc"[..]));
     }
@@ -591,10 +601,17 @@ mod tests {
 
     #[test]
     fn slots_are_patched() {
-        let b = Body::new(format!("{{\"a\":\"x-{SLOT_MARKER}\",\"b\":\"{SLOT_MARKER}\"}}"), 2);
+        let b = Body::new(
+            format!("{{\"a\":\"x-{SLOT_MARKER}\",\"b\":\"{SLOT_MARKER}\"}}"),
+            2,
+        );
         assert_eq!(b.slot_count(), 2);
         let mut v = b.bytes.clone();
         write_hex(&mut v[b.slots[1]..b.slots[1] + SLOT_LEN], 0xabc);
-        assert!(String::from_utf8(v).unwrap().ends_with("\"0000000000000abc\"}"));
+        assert!(
+            String::from_utf8(v)
+                .unwrap()
+                .ends_with("\"0000000000000abc\"}")
+        );
     }
 }

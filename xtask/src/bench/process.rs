@@ -25,10 +25,7 @@ impl TempDir {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path = parent.join(format!(
-            "{prefix}-{}-{nanos:09}",
-            std::process::id()
-        ));
+        let path = parent.join(format!("{prefix}-{}-{nanos:09}", std::process::id()));
         fs::create_dir_all(&path).with_context(|| format!("create {}", path.display()))?;
         Ok(Self(path))
     }

@@ -111,7 +111,12 @@ impl RunRecord {
             self.p99_ms,
         );
         if let Some(r) = self.target_rate {
-            let _ = write!(s, "  (paced {} req/s, {} late)", fmt_num(r), self.late_sends);
+            let _ = write!(
+                s,
+                "  (paced {} req/s, {} late)",
+                fmt_num(r),
+                self.late_sends
+            );
         }
         if self.errors > 0 {
             let _ = write!(s, "  ERRORS {}: {:?}", self.errors, self.error_classes);
@@ -271,7 +276,10 @@ pub fn summarize(records: &[RunRecord]) -> Vec<SummaryRow> {
                 records
                     .iter()
                     .find(|r| {
-                        r.round == round && r.bench == d.bench && r.kind == d.kind && r.target == target
+                        r.round == round
+                            && r.bench == d.bench
+                            && r.kind == d.kind
+                            && r.target == target
                     })
                     .map(d.value)
             };

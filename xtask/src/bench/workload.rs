@@ -15,13 +15,33 @@ pub const BULK_PROFILES_PER_REQ: usize = 100;
 pub const BULK_EVENTS_PER_PROFILE: usize = 10;
 
 const ADJ: &[&str] = &[
-    "Classic", "Trail", "Urban", "Merino", "Ultralight", "Heritage", "Everyday", "Coastal",
+    "Classic",
+    "Trail",
+    "Urban",
+    "Merino",
+    "Ultralight",
+    "Heritage",
+    "Everyday",
+    "Coastal",
 ];
 const NOUN: &[&str] = &[
-    "Runner", "Hoodie", "Backpack", "Socks", "Rain Jacket", "Beanie", "Tote", "Chino",
+    "Runner",
+    "Hoodie",
+    "Backpack",
+    "Socks",
+    "Rain Jacket",
+    "Beanie",
+    "Tote",
+    "Chino",
 ];
 const CATEGORY: &[&str] = &[
-    "Footwear", "Apparel", "Bags", "Accessories", "Outdoor", "Sale", "New Arrivals",
+    "Footwear",
+    "Apparel",
+    "Bags",
+    "Accessories",
+    "Outdoor",
+    "Sale",
+    "New Arrivals",
 ];
 const BRAND: &[&str] = &["Northwind", "Acme Outfitters", "Kestrel", "Bluebird & Co"];
 const DISCOUNT: &[&str] = &["", "SPRING10", "WELCOME15", "FREESHIP", "VIP20"];
