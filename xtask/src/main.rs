@@ -26,6 +26,7 @@ bench ingest options:
   --conns N          M1a concurrent keep-alive connections (default 64)
   --bulk-conns N     M1b concurrent connections (default 8)
   --only m1a|m1b     run one benchmark only
+  --rate R           M1a paced run at R req/s instead of 50% of saturated
   --peer-only        run only the Node toy (harness debugging; no ratios)
 ";
 
@@ -99,6 +100,7 @@ fn parse_ingest_opts(args: &[&str]) -> Result<bench::ingest::Opts> {
             "--warmup" => o.warmup = parse_num(value(arg)?, arg)?,
             "--conns" => o.conns = parse_num(value(arg)?, arg)?,
             "--bulk-conns" => o.bulk_conns = parse_num(value(arg)?, arg)?,
+            "--rate" => o.rate = Some(parse_num(value(arg)?, arg)?),
             "--wharf" => o.wharf = Some(PathBuf::from(value(arg)?)),
             "--only" => {
                 o.only = match value(arg)? {

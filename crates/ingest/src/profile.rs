@@ -41,8 +41,18 @@ const ATTRIBUTES: &[&str] = &[
     "properties",
 ];
 
-const LOCATION: &[&str] =
-    &["address1", "address2", "city", "country", "region", "zip", "timezone", "ip", "latitude", "longitude"];
+const LOCATION: &[&str] = &[
+    "address1",
+    "address2",
+    "city",
+    "country",
+    "region",
+    "zip",
+    "timezone",
+    "ip",
+    "latitude",
+    "longitude",
+];
 
 /// Which single-profile endpoint a document is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +66,10 @@ pub enum ProfileDocument<'a> {
 }
 
 /// Parses a single-profile request document (`{"data": {"type": "profile", ...}}`).
-pub fn parse_profile_document(doc: &Value, endpoint: ProfileDocument<'_>) -> Result<ProfileWrite, InputError> {
+pub fn parse_profile_document(
+    doc: &Value,
+    endpoint: ProfileDocument<'_>,
+) -> Result<ProfileWrite, InputError> {
     let root = At::root(doc);
     root.only_keys(&["data"])?;
     let data = root.required("data")?;
@@ -69,9 +82,17 @@ pub fn parse_profile_document(doc: &Value, endpoint: ProfileDocument<'_>) -> Res
         match &write.identifiers.id {
             Some(id) if id.as_str() == path_id => {}
             Some(id) => {
-                return Err(InputError::invalid("/data/id", format!("data.id '{id}' does not match the id in the path '{path_id}'")));
+                return Err(InputError::invalid(
+                    "/data/id",
+                    format!("data.id '{id}' does not match the id in the path '{path_id}'"),
+                ));
             }
-            None => return Err(InputError::required("/data/id", "'id' is required and must match the path")),
+            None => {
+                return Err(InputError::required(
+                    "/data/id",
+                    "'id' is required and must match the path",
+                ));
+            }
         }
     } else if write.identifiers.is_empty() {
         return Err(InputError::required(
@@ -105,7 +126,11 @@ pub fn parse_bulk_import_profiles(doc: &Value) -> Result<Vec<ProfileWrite>, Inpu
         return Err(list.invalid("at least one profile is required"));
     }
     if items.len() > limits::MAX_BULK_PROFILES {
-        return Err(list.invalid(format!("{} profiles; at most {} per job", items.len(), limits::MAX_BULK_PROFILES)));
+        return Err(list.invalid(format!(
+            "{} profiles; at most {} per job",
+            items.len(),
+            limits::MAX_BULK_PROFILES
+        )));
     }
     items
         .iter()
@@ -123,18 +148,29 @@ pub fn parse_bulk_import_profiles(doc: &Value) -> Result<Vec<ProfileWrite>, Inpu
 }
 
 /// Parses one `{"type": "profile", "id"?, "attributes": {...}, "meta"?}` resource.
-pub(crate) fn parse_profile_resource(res: &At<'_>, nulls: NullMeans, rule: IdRule) -> Result<ProfileWrite, InputError> {
+pub(crate) fn parse_profile_resource(
+    res: &At<'_>,
+    nulls: NullMeans,
+    rule: IdRule,
+) -> Result<ProfileWrite, InputError> {
     res.only_keys(&["type", "id", "attributes", "meta", "relationships"])?;
     expect_type(res, "profile")?;
-    let serialized = serde_json::to_vec(res.value).map(|v| v.len()).unwrap_or(usize::MAX);
+    let serialized = serde_json::to_vec(res.value)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if serialized > limits::MAX_PROFILE_BYTES {
-        return Err(res.invalid(format!("profile is {serialized} bytes; at most {} allowed", limits::MAX_PROFILE_BYTES)));
+        return Err(res.invalid(format!(
+            "profile is {serialized} bytes; at most {} allowed",
+            limits::MAX_PROFILE_BYTES
+        )));
     }
     let mut w = ProfileWrite::default();
     if let Some(id) = res.optional("id")? {
         if !id.value.is_null() {
             if rule == IdRule::Forbidden {
-                return Err(id.invalid("'id' is assigned by the server; use POST /api/profile-import to update by id"));
+                return Err(id.invalid(
+                    "'id' is assigned by the server; use POST /api/profile-import to update by id",
+                ));
             }
             let s = id.string()?;
             if s.is_empty() || s.len() > 64 {
@@ -153,7 +189,11 @@ pub(crate) fn parse_profile_resource(res: &At<'_>, nulls: NullMeans, rule: IdRul
     Ok(w)
 }
 
-fn parse_attributes(attrs: &At<'_>, nulls: NullMeans, w: &mut ProfileWrite) -> Result<(), InputError> {
+fn parse_attributes(
+    attrs: &At<'_>,
+    nulls: NullMeans,
+    w: &mut ProfileWrite,
+) -> Result<(), InputError> {
     attrs.only_keys(ATTRIBUTES)?;
     let c = &mut w.changes;
     if let Some(at) = attrs.optional("email")? {
@@ -205,13 +245,19 @@ fn parse_attributes(attrs: &At<'_>, nulls: NullMeans, w: &mut ProfileWrite) -> R
                     c.properties.push((k.clone(), change));
                 }
             }
-            (other, _) => return Err(props.invalid(format!("must be an object, found {}", kind(other)))),
+            (other, _) => {
+                return Err(props.invalid(format!("must be an object, found {}", kind(other))));
+            }
         }
     }
     Ok(())
 }
 
-fn parse_location(loc: &At<'_>, nulls: NullMeans, out: &mut LocationChanges) -> Result<(), InputError> {
+fn parse_location(
+    loc: &At<'_>,
+    nulls: NullMeans,
+    out: &mut LocationChanges,
+) -> Result<(), InputError> {
     if loc.value.is_null() {
         if nulls == NullMeans::Clear {
             *out = LocationChanges::clear_all();
@@ -233,16 +279,19 @@ fn parse_location(loc: &At<'_>, nulls: NullMeans, out: &mut LocationChanges) -> 
             *slot = text(&at, nulls, |s| bounded(s, 0, 1024, key))?;
         }
     }
-    for (key, slot, range) in
-        [("latitude", &mut out.latitude, 90.0), ("longitude", &mut out.longitude, 180.0)]
-    {
+    for (key, slot, range) in [
+        ("latitude", &mut out.latitude, 90.0),
+        ("longitude", &mut out.longitude, 180.0),
+    ] {
         if let Some(at) = loc.optional(key)? {
             *slot = match (at.value, nulls) {
                 (Value::Null, NullMeans::Clear) => Patch::Clear,
                 (Value::Null, NullMeans::Absent) => Patch::Absent,
                 // Klaviyo accepts coordinates as numbers or numeric strings.
                 (Value::String(s), _) => Patch::Set(
-                    s.trim().parse::<f64>().map_err(|_| at.invalid(format!("'{s}' is not a number")))?,
+                    s.trim()
+                        .parse::<f64>()
+                        .map_err(|_| at.invalid(format!("'{s}' is not a number")))?,
                 ),
                 _ => Patch::Set(at.number()?),
             };
@@ -261,7 +310,9 @@ fn parse_meta(meta: &At<'_>, w: &mut ProfileWrite) -> Result<(), InputError> {
         return Ok(());
     }
     meta.only_keys(&["patch_properties"])?;
-    let Some(pp) = meta.optional("patch_properties")? else { return Ok(()) };
+    let Some(pp) = meta.optional("patch_properties")? else {
+        return Ok(());
+    };
     if pp.value.is_null() {
         return Ok(());
     }
@@ -269,18 +320,36 @@ fn parse_meta(meta: &At<'_>, w: &mut ProfileWrite) -> Result<(), InputError> {
     if let Some(unset) = pp.optional("unset")? {
         let keys: Vec<String> = match unset.value {
             Value::String(s) => vec![s.clone()],
-            Value::Array(_) => unset.items()?.map(|k| k.string().map(str::to_string)).collect::<Result<_, _>>()?,
+            Value::Array(_) => unset
+                .items()?
+                .map(|k| k.string().map(str::to_string))
+                .collect::<Result<_, _>>()?,
             Value::Null => vec![],
-            other => return Err(unset.invalid(format!("must be a string or an array of strings, found {}", kind(other)))),
+            other => {
+                return Err(unset.invalid(format!(
+                    "must be a string or an array of strings, found {}",
+                    kind(other)
+                )));
+            }
         };
-        w.changes.properties.extend(keys.into_iter().map(|k| (k, Patch::Clear)));
+        w.changes
+            .properties
+            .extend(keys.into_iter().map(|k| (k, Patch::Clear)));
     }
     Ok(())
 }
 
-fn text(at: &At<'_>, nulls: NullMeans, check: impl Fn(&str) -> Result<String, String>) -> Result<Patch<String>, InputError> {
+fn text(
+    at: &At<'_>,
+    nulls: NullMeans,
+    check: impl Fn(&str) -> Result<String, String>,
+) -> Result<Patch<String>, InputError> {
     match at.value {
-        Value::Null => Ok(if nulls == NullMeans::Clear { Patch::Clear } else { Patch::Absent }),
+        Value::Null => Ok(if nulls == NullMeans::Clear {
+            Patch::Clear
+        } else {
+            Patch::Absent
+        }),
         _ => {
             let s = at.string()?;
             check(s).map(Patch::Set).map_err(|e| at.invalid(e))
@@ -291,7 +360,9 @@ fn text(at: &At<'_>, nulls: NullMeans, check: impl Fn(&str) -> Result<String, St
 fn bounded(s: &str, min: usize, max: usize, field: &str) -> Result<String, String> {
     let n = s.chars().count();
     if n < min || n > max {
-        return Err(format!("{field} must be {min} to {max} characters, found {n}"));
+        return Err(format!(
+            "{field} must be {min} to {max} characters, found {n}"
+        ));
     }
     Ok(s.to_string())
 }
@@ -302,7 +373,10 @@ mod tests {
     use serde_json::json;
 
     fn upsert(attrs: Value) -> Result<ProfileWrite, InputError> {
-        parse_profile_document(&json!({"data": {"type": "profile", "attributes": attrs}}), ProfileDocument::Upsert)
+        parse_profile_document(
+            &json!({"data": {"type": "profile", "attributes": attrs}}),
+            ProfileDocument::Upsert,
+        )
     }
 
     #[test]
@@ -310,7 +384,10 @@ mod tests {
         let w = upsert(json!({"email": "Sarah.Mason@klaviyo-demo.com", "first_name": "Sarah",
             "location": {"city": "Boston"}, "properties": {"Favorite coffee flavor": "hazelnut"}, "last_name": null}))
         .unwrap();
-        assert_eq!(w.identifiers.email.as_deref(), Some("sarah.mason@klaviyo-demo.com"));
+        assert_eq!(
+            w.identifiers.email.as_deref(),
+            Some("sarah.mason@klaviyo-demo.com")
+        );
         assert_eq!(w.changes.last_name, Patch::Clear);
         assert_eq!(w.changes.first_name, Patch::Set("Sarah".into()));
         assert_eq!(w.changes.location.city, Patch::Set("Boston".into()));
@@ -320,7 +397,10 @@ mod tests {
     #[test]
     fn errors_point_at_the_field() {
         let e = upsert(json!({"email": "nope"})).unwrap_err();
-        assert_eq!((e.status, e.pointer.as_str()), (400, "/data/attributes/email"));
+        assert_eq!(
+            (e.status, e.pointer.as_str()),
+            (400, "/data/attributes/email")
+        );
         let e = upsert(json!({"email": "a@b.co", "first_name": 5})).unwrap_err();
         assert_eq!(e.pointer, "/data/attributes/first_name");
         let e = upsert(json!({"first_name": "X"})).unwrap_err();
@@ -329,9 +409,17 @@ mod tests {
         assert_eq!(e.pointer, "/data/attributes/location/latitude");
         let e = upsert(json!({"email": "a@b.co", "favourite": 1})).unwrap_err();
         assert_eq!(e.pointer, "/data/attributes/favourite");
-        let e = parse_profile_document(&json!({"data": {"type": "event", "attributes": {}}}), ProfileDocument::Upsert).unwrap_err();
+        let e = parse_profile_document(
+            &json!({"data": {"type": "event", "attributes": {}}}),
+            ProfileDocument::Upsert,
+        )
+        .unwrap_err();
         assert_eq!((e.status, e.pointer.as_str()), (409, "/data/type"));
-        let e = parse_profile_document(&json!({"data": {"attributes": {}}}), ProfileDocument::Upsert).unwrap_err();
+        let e = parse_profile_document(
+            &json!({"data": {"attributes": {}}}),
+            ProfileDocument::Upsert,
+        )
+        .unwrap_err();
         assert_eq!((e.status, e.pointer.as_str()), (400, "/data/type"));
     }
 
@@ -342,7 +430,10 @@ mod tests {
         ]}}}});
         let ws = parse_bulk_import_profiles(&doc).unwrap();
         assert!(ws[0].changes.first_name.is_absent());
-        assert_eq!(ws[0].changes.properties, vec![("j".to_string(), Patch::Set(json!(1)))]);
+        assert_eq!(
+            ws[0].changes.properties,
+            vec![("j".to_string(), Patch::Set(json!(1)))]
+        );
     }
 
     #[test]
@@ -352,12 +443,16 @@ mod tests {
             {"type": "profile", "attributes": {"email": "bad"}}
         ]}}}});
         let e = parse_bulk_import_profiles(&doc).unwrap_err();
-        assert_eq!(e.pointer, "/data/attributes/profiles/data/1/attributes/email");
+        assert_eq!(
+            e.pointer,
+            "/data/attributes/profiles/data/1/attributes/email"
+        );
     }
 
     #[test]
     fn patch_requires_matching_id() {
-        let doc = json!({"data": {"type": "profile", "id": "A", "attributes": {"first_name": "X"}}});
+        let doc =
+            json!({"data": {"type": "profile", "id": "A", "attributes": {"first_name": "X"}}});
         assert!(parse_profile_document(&doc, ProfileDocument::Patch("A")).is_ok());
         let e = parse_profile_document(&doc, ProfileDocument::Patch("B")).unwrap_err();
         assert_eq!(e.pointer, "/data/id");

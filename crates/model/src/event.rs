@@ -14,7 +14,10 @@ pub struct Integration {
 impl Integration {
     /// Events created through the API without a `service`.
     pub fn api() -> Self {
-        Integration { name: "API".into(), category: "API".into() }
+        Integration {
+            name: "API".into(),
+            category: "API".into(),
+        }
     }
 
     /// An integration named by a create-event request's `metric.service`.
@@ -22,12 +25,18 @@ impl Integration {
         if service.eq_ignore_ascii_case("api") {
             return Self::api();
         }
-        Integration { name: service.to_string(), category: "Custom".into() }
+        Integration {
+            name: service.to_string(),
+            category: "Custom".into(),
+        }
     }
 
     /// Events imported from CSV files over SFTP.
     pub fn sftp() -> Self {
-        Integration { name: "SFTP".into(), category: "Import".into() }
+        Integration {
+            name: "SFTP".into(),
+            category: "Import".into(),
+        }
     }
 }
 
@@ -103,7 +112,9 @@ mod tests {
 
     #[test]
     fn dedup_key_prefers_unique_id_then_second() {
-        let t = chrono::Utc.timestamp_opt(1_700_000_000, 999_000_000).unwrap();
+        let t = chrono::Utc
+            .timestamp_opt(1_700_000_000, 999_000_000)
+            .unwrap();
         assert_eq!(Event::dedup_key(Some("x"), t), "u:x");
         assert_eq!(Event::dedup_key(None, t), "t:1700000000");
     }
@@ -120,6 +131,9 @@ mod tests {
             unique_id: Some("u1".into()),
             properties: serde_json::json!({"k": "v"}).as_object().unwrap().clone(),
         };
-        assert_eq!(Value::Object(e.event_properties()), serde_json::json!({"k": "v", "$value": 9.5, "$event_id": "u1"}));
+        assert_eq!(
+            Value::Object(e.event_properties()),
+            serde_json::json!({"k": "v", "$value": 9.5, "$event_id": "u1"})
+        );
     }
 }

@@ -68,7 +68,10 @@ pub struct ProfileIdentifiers {
 
 impl ProfileIdentifiers {
     pub fn is_empty(&self) -> bool {
-        self.id.is_none() && self.email.is_none() && self.phone_number.is_none() && self.external_id.is_none()
+        self.id.is_none()
+            && self.email.is_none()
+            && self.phone_number.is_none()
+            && self.external_id.is_none()
     }
 }
 
@@ -196,8 +199,14 @@ mod tests {
             title: None,
             image: None,
             locale: None,
-            location: Location { city: Some("Porto".into()), ..Default::default() },
-            properties: serde_json::json!({"a": 1, "b": 2}).as_object().unwrap().clone(),
+            location: Location {
+                city: Some("Porto".into()),
+                ..Default::default()
+            },
+            properties: serde_json::json!({"a": 1, "b": 2})
+                .as_object()
+                .unwrap()
+                .clone(),
             created: t,
             updated: t,
             last_event_date: None,
@@ -211,7 +220,10 @@ mod tests {
             changes: ProfileChanges {
                 first_name: Patch::Set("Bia".into()),
                 last_name: Patch::Clear,
-                properties: vec![("a".into(), Patch::Clear), ("c".into(), Patch::Set(3.into()))],
+                properties: vec![
+                    ("a".into(), Patch::Clear),
+                    ("c".into(), Patch::Set(3.into())),
+                ],
                 ..Default::default()
             },
             ..Default::default()
@@ -221,14 +233,20 @@ mod tests {
         assert_eq!(p.last_name, None);
         assert_eq!(p.email.as_deref(), Some("a@b.co"));
         assert_eq!(p.location.city.as_deref(), Some("Porto"));
-        assert_eq!(serde_json::Value::Object(p.properties), serde_json::json!({"b": 2, "c": 3}));
+        assert_eq!(
+            serde_json::Value::Object(p.properties),
+            serde_json::json!({"b": 2, "c": 3})
+        );
     }
 
     #[test]
     fn a_write_that_changes_nothing_reports_no_change() {
         let mut p = profile();
         let w = ProfileWrite {
-            changes: ProfileChanges { first_name: Patch::Set("Ana".into()), ..Default::default() },
+            changes: ProfileChanges {
+                first_name: Patch::Set("Ana".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert!(!w.apply_to(&mut p));

@@ -76,7 +76,13 @@ impl Resource {
     /// Filterable fields with their kinds and allowed functions.
     pub fn filters(self) -> &'static [(&'static str, FieldKind, &'static [Op])] {
         const IDENT: &[Op] = &[Op::Equals, Op::Any];
-        const RANGE: &[Op] = &[Op::Equals, Op::GreaterThan, Op::LessThan, Op::GreaterOrEqual, Op::LessOrEqual];
+        const RANGE: &[Op] = &[
+            Op::Equals,
+            Op::GreaterThan,
+            Op::LessThan,
+            Op::GreaterOrEqual,
+            Op::LessOrEqual,
+        ];
         match self {
             Resource::Profiles => &[
                 ("id", FieldKind::Text, IDENT),
@@ -144,11 +150,16 @@ impl Cursor {
         if token.len() % 2 != 0 || token.len() > 4096 {
             return None;
         }
-        let bytes: Option<Vec<u8>> =
-            (0..token.len()).step_by(2).map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok()).collect();
+        let bytes: Option<Vec<u8>> = (0..token.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
+            .collect();
         let raw = String::from_utf8(bytes?).ok()?;
         let (key, id) = raw.split_once('\u{1f}')?;
-        Some(Cursor { key: key.to_string(), id: id.to_string() })
+        Some(Cursor {
+            key: key.to_string(),
+            id: id.to_string(),
+        })
     }
 }
 
@@ -166,7 +177,10 @@ impl ListQuery {
     pub fn all(resource: Resource) -> Self {
         ListQuery {
             conditions: Vec::new(),
-            sort: Sort { field: resource.sorts()[0], descending: false },
+            sort: Sort {
+                field: resource.sorts()[0],
+                descending: false,
+            },
             page_size: resource.page_size().0,
             cursor: None,
         }

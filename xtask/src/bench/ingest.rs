@@ -59,6 +59,8 @@ pub struct Opts {
     pub bulk_conns: usize,
     pub only: Option<Which>,
     pub peer_only: bool,
+    /// Fixed M1a paced rate (req/s) instead of half of saturated.
+    pub rate: Option<f64>,
 }
 
 impl Opts {
@@ -76,6 +78,7 @@ impl Opts {
             bulk_conns: 8,
             only: None,
             peer_only: false,
+            rate: None,
         }
     }
 }
@@ -358,7 +361,7 @@ fn run_one(ctx: &Ctx<'_>, round: usize, which: Which, target: Target) -> Result<
     if which == Which::M1a {
         // p99 target is stated at half of saturation: pace at 50% of what
         // this very server just sustained.
-        let rate = sat.req_per_s * 0.5;
+        let rate = ctx.opts.rate.unwrap_or(sat.req_per_s * 0.5);
         out.push(sat);
         if rate > 0.0 {
             let half = measured(

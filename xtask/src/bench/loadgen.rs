@@ -120,6 +120,9 @@ pub struct RunStats {
     pub latencies_us: Vec<u32>,
     /// Paced runs: sends that started > 1 ms after their scheduled time.
     pub late_sends: u64,
+    /// Paced runs: how late each send started (us), sorted. Separates the
+    /// generator's own wake-up lag (VM/scheduler) from server latency.
+    pub send_lag_us: Vec<u32>,
     pub elapsed: Duration,
 }
 
@@ -130,11 +133,12 @@ impl RunStats {
 
     /// Latency percentile in milliseconds (`q` in 0..=1).
     pub fn pct_ms(&self, q: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return f64::NAN;
-        }
-        let i = ((self.latencies_us.len() as f64 - 1.0) * q).round() as usize;
-        f64::from(self.latencies_us[i]) / 1000.0
+        pct_ms(&self.latencies_us, q)
+    }
+
+    /// Send-lag percentile in milliseconds (paced runs only).
+    pub fn lag_pct_ms(&self, q: f64) -> f64 {
+        pct_ms(&self.send_lag_us, q)
     }
 
     pub fn req_per_s(&self) -> f64 {
@@ -158,6 +162,7 @@ impl RunStats {
             }
         }
         self.latencies_us.extend(w.latencies_us);
+        self.send_lag_us.extend(w.send_lag_us);
     }
 }
 
@@ -188,6 +193,7 @@ pub fn run(spec: RunSpec, reqs: &Arc<Vec<Prepared>>) -> Result<RunStats> {
     }
     total.elapsed = start.elapsed();
     total.latencies_us.sort_unstable();
+    total.send_lag_us.sort_unstable();
     Ok(total)
 }
 
@@ -230,9 +236,12 @@ fn worker(
                 let now = Instant::now();
                 if next_send > now {
                     std::thread::sleep(next_send - now);
-                } else if now - next_send > Duration::from_millis(1) {
+                }
+                let lag = next_send.elapsed();
+                if lag > Duration::from_millis(1) {
                     st.late_sends += 1;
                 }
+                st.send_lag_us.push(as_us(lag));
                 let t = next_send;
                 next_send += iv;
                 t
@@ -268,8 +277,7 @@ fn worker(
                 if (200..300).contains(&resp.status) {
                     st.ok_requests += 1;
                     st.ok_events += req.events;
-                    let us = intended.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
-                    st.latencies_us.push(us);
+                    st.latencies_us.push(as_us(intended.elapsed()));
                 } else {
                     *st.errors
                         .entry(format!("HTTP {}", resp.status))
@@ -294,6 +302,18 @@ fn worker(
         }
     }
     st
+}
+
+fn as_us(d: Duration) -> u32 {
+    d.as_micros().min(u128::from(u32::MAX)) as u32
+}
+
+fn pct_ms(sorted_us: &[u32], q: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted_us.len() as f64 - 1.0) * q).round() as usize;
+    f64::from(sorted_us[i]) / 1000.0
 }
 
 fn write_hex(dst: &mut [u8], v: u64) {

@@ -55,6 +55,8 @@ pub struct RunRecord {
     pub p999_ms: f64,
     pub max_ms: f64,
     pub late_sends: u64,
+    /// Paced runs: p99 of the generator's own send lag (ms).
+    pub send_lag_p99_ms: f64,
     pub peak_rss_kib: u64,
     pub data_dir_bytes: Option<u64>,
     pub server_log_tail: Option<String>,
@@ -86,6 +88,7 @@ impl RunRecord {
             p999_ms: s.pct_ms(0.999),
             max_ms: s.pct_ms(1.0),
             late_sends: s.late_sends,
+            send_lag_p99_ms: s.lag_pct_ms(0.99),
             ..base.clone()
         }
     }
@@ -113,9 +116,10 @@ impl RunRecord {
         if let Some(r) = self.target_rate {
             let _ = write!(
                 s,
-                "  (paced {} req/s, {} late)",
+                "  (paced {} req/s; {} sends >1 ms late, send-lag p99 {:.2} ms)",
                 fmt_num(r),
-                self.late_sends
+                self.late_sends,
+                self.send_lag_p99_ms
             );
         }
         if self.errors > 0 {
@@ -452,6 +456,7 @@ fn record_json(r: &RunRecord) -> Value {
         "events_per_server_cpu_s": r.events_per_cpu_s,
         "latency_ms": {"p50": r.p50_ms, "p90": r.p90_ms, "p99": r.p99_ms, "p999": r.p999_ms, "max": r.max_ms},
         "late_sends": r.late_sends,
+        "send_lag_p99_ms": r.send_lag_p99_ms,
         "server_peak_rss_kib": r.peak_rss_kib,
         "data_dir_bytes": r.data_dir_bytes,
         "server_log_tail": r.server_log_tail,

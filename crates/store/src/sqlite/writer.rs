@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 use wharf_model::{AccountId, Clock, Timestamp};
 
-use crate::{Result, StoreError};
+use crate::{CommitStats, Result, StoreError, stats::COMMIT_BUCKETS_MS};
 
 /// Most jobs folded into one commit; bounds the latency one commit adds.
 const MAX_GROUP: usize = 1024;
@@ -48,7 +48,10 @@ impl WriteCtx<'_> {
     pub fn new_id(&mut self) -> String {
         let mut bytes = [0u8; 16];
         self.rng.fill_bytes(&mut bytes);
-        wharf_model::id::ulid_string(self.now.timestamp_millis() as u64, u128::from_le_bytes(bytes))
+        wharf_model::id::ulid_string(
+            self.now.timestamp_millis() as u64,
+            u128::from_le_bytes(bytes),
+        )
     }
 
     /// Hands out the next position of the account's change sequence.
@@ -62,7 +65,9 @@ impl WriteCtx<'_> {
             .prepare_cached("SELECT last_seq FROM accounts WHERE id = ?1")?
             .query_row([account.as_str()], |r| r.get(0))
             .map_err(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound(format!("account {account}")),
+                rusqlite::Error::QueryReturnedNoRows => {
+                    StoreError::NotFound(format!("account {account}"))
+                }
                 e => e.into(),
             })?;
         self.seqs.insert(account.as_str().to_string(), last + 1);
@@ -71,7 +76,9 @@ impl WriteCtx<'_> {
 
     fn flush_seqs(&mut self) -> Result<()> {
         for (account, last) in self.seqs.drain() {
-            self.conn.prepare_cached("UPDATE accounts SET last_seq = ?1 WHERE id = ?2")?.execute(rusqlite::params![last, account])?;
+            self.conn
+                .prepare_cached("UPDATE accounts SET last_seq = ?1 WHERE id = ?2")?
+                .execute(rusqlite::params![last, account])?;
         }
         Ok(())
     }
@@ -90,19 +97,6 @@ impl WriteCtx<'_> {
 pub(crate) struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
 }
-
-/// Counters the server exports on /metrics.
-#[derive(Default, Debug)]
-pub struct CommitStats {
-    pub commits: std::sync::atomic::AtomicU64,
-    pub jobs: std::sync::atomic::AtomicU64,
-    /// Sum of commit durations in microseconds (fsync included).
-    pub commit_micros: std::sync::atomic::AtomicU64,
-    /// Histogram buckets of commit latency: ≤1, 2, 5, 10, 25, 50, 100, 250 ms, and above.
-    pub buckets: [std::sync::atomic::AtomicU64; 9],
-}
-
-pub const COMMIT_BUCKETS_MS: [f64; 8] = [1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0];
 
 impl Writer {
     pub fn start(mut conn: Connection, clock: Arc<dyn Clock>, stats: Arc<CommitStats>) -> Writer {
@@ -137,7 +131,9 @@ impl Writer {
         let job: Job = Box::new(move |ctx| {
             let result = match ctx {
                 Some(ctx) => in_savepoint(ctx, f),
-                None => Err(StoreError::Storage("could not begin a write transaction".into())),
+                None => Err(StoreError::Storage(
+                    "could not begin a write transaction".into(),
+                )),
             };
             Box::new(move |commit: Result<()>| {
                 let _ = tx.send(commit.and(result));
@@ -148,7 +144,10 @@ impl Writer {
     }
 }
 
-fn in_savepoint<R>(ctx: &mut WriteCtx<'_>, f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R>) -> Result<R> {
+fn in_savepoint<R>(
+    ctx: &mut WriteCtx<'_>,
+    f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R>,
+) -> Result<R> {
     if let Err(e) = ctx.conn.execute_batch("SAVEPOINT job") {
         return Err(e.into());
     }
@@ -192,7 +191,13 @@ fn run_group(
         // what a later read returns.
         let now = clock.now();
         let now = chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-        let mut ctx = WriteCtx { conn, now, caches, rng, seqs: HashMap::new() };
+        let mut ctx = WriteCtx {
+            conn,
+            now,
+            caches,
+            rng,
+            seqs: HashMap::new(),
+        };
         for job in group.drain(..) {
             replies.push(job(Some(&mut ctx)));
         }
@@ -208,7 +213,10 @@ fn run_group(
     stats.jobs.fetch_add(replies.len() as u64, Relaxed);
     stats.commit_micros.fetch_add(micros, Relaxed);
     let ms = micros as f64 / 1000.0;
-    let bucket = COMMIT_BUCKETS_MS.iter().position(|b| ms <= *b).unwrap_or(COMMIT_BUCKETS_MS.len());
+    let bucket = COMMIT_BUCKETS_MS
+        .iter()
+        .position(|b| ms <= *b)
+        .unwrap_or(COMMIT_BUCKETS_MS.len());
     stats.buckets[bucket].fetch_add(1, Relaxed);
     for reply in replies {
         reply(match &outcome {

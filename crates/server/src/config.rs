@@ -1,0 +1,87 @@
+//! Operator configuration: `wharf.toml`, then `WHARF_*` environment variables, then flags.
+//! Every default is here and in docs/operations.md.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The file's shape. Unknown keys are an error, so a typo is caught at start.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub http: Option<SocketAddr>,
+    pub log: Option<String>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the store lives. Default `./wharf-data`.
+    pub data_dir: PathBuf,
+    /// HTTP listen address. Default `127.0.0.1:8080`.
+    pub http: SocketAddr,
+    /// `tracing` filter. Default `info`.
+    pub log: String,
+}
+
+pub const DEFAULT_DATA_DIR: &str = "wharf-data";
+pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
+pub const DEFAULT_CONFIG_FILE: &str = "wharf.toml";
+
+/// Reads the config file: the one named explicitly (which must exist), else `./wharf.toml`
+/// when present.
+pub fn load_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None if Path::new(DEFAULT_CONFIG_FILE).exists() => PathBuf::from(DEFAULT_CONFIG_FILE),
+        None => return Ok(FileConfig::default()),
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+impl Config {
+    /// Flags and environment (already merged by clap) win over the file, which wins over defaults.
+    pub fn resolve(
+        file: FileConfig,
+        data_dir: Option<PathBuf>,
+        http: Option<SocketAddr>,
+        log: Option<String>,
+    ) -> Config {
+        Config {
+            data_dir: data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            http: http
+                .or(file.http)
+                .unwrap_or_else(|| DEFAULT_HTTP.parse().expect("valid default address")),
+            log: log.or(file.log).unwrap_or_else(|| "info".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_is_flag_then_file_then_default() {
+        let file: FileConfig =
+            toml::from_str("data_dir = \"/srv/wharf\"\nhttp = \"0.0.0.0:9000\"").unwrap();
+        let c = Config::resolve(file, None, Some("127.0.0.1:1".parse().unwrap()), None);
+        assert_eq!(c.data_dir, PathBuf::from("/srv/wharf"));
+        assert_eq!(c.http.port(), 1);
+        assert_eq!(c.log, "info");
+        let c = Config::resolve(FileConfig::default(), None, None, None);
+        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<FileConfig>("data_dri = \"x\"").is_err());
+    }
+}
