@@ -116,8 +116,11 @@ pub struct RunStats {
     pub errors: BTreeMap<String, u64>,
     /// A few non-2xx responses with their (truncated) bodies.
     pub error_samples: Vec<String>,
-    /// Successful request latencies in microseconds, sorted.
+    /// Successful request latencies in microseconds, sorted. Paced runs
+    /// measure from the scheduled send time.
     pub latencies_us: Vec<u32>,
+    /// Paced runs: latency from the actual send (excludes generator lag), sorted.
+    pub service_us: Vec<u32>,
     /// Paced runs: sends that started > 1 ms after their scheduled time.
     pub late_sends: u64,
     /// Paced runs: how late each send started (us), sorted. Separates the
@@ -134,6 +137,11 @@ impl RunStats {
     /// Latency percentile in milliseconds (`q` in 0..=1).
     pub fn pct_ms(&self, q: f64) -> f64 {
         pct_ms(&self.latencies_us, q)
+    }
+
+    /// Latency from actual send, in milliseconds (paced runs only).
+    pub fn service_pct_ms(&self, q: f64) -> f64 {
+        pct_ms(&self.service_us, q)
     }
 
     /// Send-lag percentile in milliseconds (paced runs only).
@@ -163,6 +171,7 @@ impl RunStats {
         }
         self.latencies_us.extend(w.latencies_us);
         self.send_lag_us.extend(w.send_lag_us);
+        self.service_us.extend(w.service_us);
     }
 }
 
@@ -194,6 +203,7 @@ pub fn run(spec: RunSpec, reqs: &Arc<Vec<Prepared>>) -> Result<RunStats> {
     total.elapsed = start.elapsed();
     total.latencies_us.sort_unstable();
     total.send_lag_us.sort_unstable();
+    total.service_us.sort_unstable();
     Ok(total)
 }
 
@@ -272,12 +282,16 @@ fn worker(
                 }
             },
         };
+        let sent = Instant::now();
         match c.roundtrip(&scratch) {
             Ok(resp) => {
                 if (200..300).contains(&resp.status) {
                     st.ok_requests += 1;
                     st.ok_events += req.events;
                     st.latencies_us.push(as_us(intended.elapsed()));
+                    if interval.is_some() {
+                        st.service_us.push(as_us(sent.elapsed()));
+                    }
                 } else {
                     *st.errors
                         .entry(format!("HTTP {}", resp.status))
