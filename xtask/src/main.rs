@@ -45,12 +45,7 @@ fn run() -> Result<()> {
     if args.first().map(String::as_str) == Some("bench") {
         reexec_release_if_debug(&args)?;
     }
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["bench", "ingest", rest @ ..] => bench::ingest::run(&parse_ingest_opts(rest)?),
         ["bench", other, ..] => bail!("unknown benchmark `{other}`\n\n{USAGE}"),
         ["-h" | "--help" | "help", ..] | [] => {
@@ -86,11 +81,8 @@ fn parse_ingest_opts(args: &[&str]) -> Result<bench::ingest::Opts> {
     let mut o = bench::ingest::Opts::new(smoke);
     let mut it = args.iter();
     while let Some(&arg) = it.next() {
-        let mut value = |name: &str| -> Result<&str> {
-            it.next()
-                .copied()
-                .with_context(|| format!("{name} needs a value"))
-        };
+        let mut value =
+            |name: &str| -> Result<&str> { it.next().copied().with_context(|| format!("{name} needs a value")) };
         match arg {
             "--smoke" => {}
             "--no-build" => o.build = false,
@@ -123,6 +115,5 @@ fn parse_ingest_opts(args: &[&str]) -> Result<bench::ingest::Opts> {
 }
 
 fn parse_num<T: std::str::FromStr>(v: &str, name: &str) -> Result<T> {
-    v.parse()
-        .map_err(|_| anyhow::anyhow!("{name}: cannot parse `{v}`"))
+    v.parse().map_err(|_| anyhow::anyhow!("{name}: cannot parse `{v}`"))
 }

@@ -21,24 +21,12 @@ pub struct ApiError {
     pub title: &'static str,
     pub detail: String,
     pub source: Source,
-    pub meta: Option<Value>,
+    pub meta: Option<Box<Value>>,
 }
 
 impl ApiError {
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
-        ApiError {
-            status,
-            code,
-            title,
-            detail: detail.into(),
-            source: Source::None,
-            meta: None,
-        }
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        ApiError { status, code, title, detail: detail.into(), source: Source::None, meta: None }
     }
 
     pub fn invalid_parameter(parameter: &str, detail: impl Into<String>) -> Self {
@@ -83,14 +71,7 @@ impl From<InputError> for ApiError {
             409 => (StatusCode::CONFLICT, "Conflict."),
             _ => (StatusCode::BAD_REQUEST, "Invalid input."),
         };
-        ApiError {
-            status,
-            code: e.code,
-            title,
-            detail: e.detail,
-            source: Source::Pointer(e.pointer),
-            meta: None,
-        }
+        ApiError { status, code: e.code, title, detail: e.detail, source: Source::Pointer(e.pointer), meta: None }
     }
 }
 
@@ -99,7 +80,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} was not found")),
             StoreError::Conflict { field, existing } => ApiError {
-                meta: Some(json!({"duplicate_profile_id": existing.as_str()})),
+                meta: Some(Box::new(json!({"duplicate_profile_id": existing.as_str()}))),
                 source: Source::Pointer(format!("/data/attributes/{}", field.name())),
                 ..ApiError::new(
                     StatusCode::CONFLICT,
@@ -145,17 +126,13 @@ impl IntoResponse for ApiError {
             },
         });
         if let Some(meta) = self.meta {
-            err["meta"] = meta;
+            err["meta"] = *meta;
         }
         let body = json!({"errors": [err]}).to_string();
         let mut resp = (self.status, body).into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/vnd.api+json"),
-        );
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.api+json"));
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp
     }
@@ -165,14 +142,7 @@ impl IntoResponse for ApiError {
 fn error_id() -> String {
     let bits: u128 = rand::random();
     let hex = format!("{bits:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {

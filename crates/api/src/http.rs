@@ -15,25 +15,17 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Accou
             "missing Authorization header; send 'Authorization: Klaviyo-API-Key <private key>'",
         ));
     };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
+    let value = value.to_str().map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
     let Some(secret) = value.strip_prefix("Klaviyo-API-Key ") else {
-        return Err(ApiError::unauthorized(
-            "malformed Authorization header; expected 'Klaviyo-API-Key <private key>'",
-        ));
+        return Err(ApiError::unauthorized("malformed Authorization header; expected 'Klaviyo-API-Key <private key>'"));
     };
     let secret = secret.trim();
     if !secret.starts_with("pk_") || secret.len() > 128 {
-        return Err(ApiError::unauthorized(
-            "malformed private API key; private keys start with 'pk_'",
-        ));
+        return Err(ApiError::unauthorized("malformed private API key; private keys start with 'pk_'"));
     }
     match state.store.authenticate(secret).await? {
         Some(account) => Ok(account),
-        None => Err(ApiError::unauthorized(
-            "the API key is unknown or has been revoked",
-        )),
+        None => Err(ApiError::unauthorized("the API key is unknown or has been revoked")),
     }
 }
 
@@ -59,43 +51,29 @@ pub fn revision(headers: &HeaderMap) -> Result<String, ApiError> {
 /// Reads and decodes a JSON body, refusing wrong content types, bodies over 5 MB and
 /// documents that are not JSON objects.
 pub async fn json_body(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let media = ct
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let media = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     if media != "application/vnd.api+json" && media != "application/json" {
-        let shown = if ct.is_empty() {
-            "none".to_string()
-        } else {
-            format!("'{ct}'")
-        };
+        let shown = if ct.is_empty() { "none".to_string() } else { format!("'{ct}'") };
         return Err(ApiError {
             source: crate::error::Source::Parameter("Content-Type".into()),
             ..ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "Unsupported media type.",
-                format!(
-                    "Content-Type must be application/vnd.api+json or application/json, found {shown}"
-                ),
+                format!("Content-Type must be application/vnd.api+json or application/json, found {shown}"),
             )
         });
     }
-    if let Some(enc) = headers.get(header::CONTENT_ENCODING) {
-        if !enc.as_bytes().eq_ignore_ascii_case(b"identity") {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "Unsupported media type.",
-                "compressed request bodies are not supported; send Content-Encoding: identity",
-            ));
-        }
+    if let Some(enc) = headers.get(header::CONTENT_ENCODING)
+        && !enc.as_bytes().eq_ignore_ascii_case(b"identity")
+    {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type.",
+            "compressed request bodies are not supported; send Content-Encoding: identity",
+        ));
     }
     let too_large = || {
         ApiError::new(
@@ -105,23 +83,16 @@ pub async fn json_body(headers: &HeaderMap, body: Body) -> Result<Value, ApiErro
             format!("the request body exceeds {} bytes", limits::MAX_BODY_BYTES),
         )
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limits::MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    let bytes: Bytes = axum::body::to_bytes(body, limits::MAX_BODY_BYTES)
-        .await
-        .map_err(|_| too_large())?;
+    let bytes: Bytes = axum::body::to_bytes(body, limits::MAX_BODY_BYTES).await.map_err(|_| too_large())?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::invalid_pointer("/", format!("the body is not valid JSON: {e}")))?;
     if !value.is_object() {
-        return Err(ApiError::invalid_pointer(
-            "/",
-            "the body must be a JSON:API document (a JSON object with 'data')",
-        ));
+        return Err(ApiError::invalid_pointer("/", "the body must be a JSON:API document (a JSON object with 'data')"));
     }
     Ok(value)
 }

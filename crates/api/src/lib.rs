@@ -27,11 +27,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        AppState {
-            store,
-            clock,
-            metrics: Arc::new(Metrics::default()),
-        }
+        AppState { store, clock, metrics: Arc::new(Metrics::default()) }
     }
 }
 
@@ -41,9 +37,6 @@ pub fn router(state: AppState) -> Router {
         .merge(klaviyo::routes())
         .merge(metrics::routes())
         .fallback(error::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::count_requests,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests))
         .with_state(state)
 }

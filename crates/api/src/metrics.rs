@@ -34,27 +34,16 @@ impl Metrics {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(render))
+    Router::new().route("/healthz", get(|| async { "ok\n" })).route("/metrics", get(render))
 }
 
 pub async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let resp = next.run(req).await;
     let key = (route, method, resp.status().as_u16());
-    *state
-        .metrics
-        .requests
-        .lock()
-        .expect("metrics")
-        .entry(key)
-        .or_default() += 1;
+    *state.metrics.requests.lock().expect("metrics").entry(key).or_default() += 1;
     resp
 }
 
@@ -64,10 +53,8 @@ async fn render(State(state): State<AppState>) -> Response {
     let mut out = String::new();
     out.push_str("# HELP wharf_http_requests_total HTTP requests by route, method and status.\n# TYPE wharf_http_requests_total counter\n");
     for ((route, method, status), n) in m.requests.lock().expect("metrics").iter() {
-        let _ = writeln!(
-            out,
-            "wharf_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
-        );
+        let _ =
+            writeln!(out, "wharf_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}");
     }
     let _ = writeln!(
         out,
@@ -89,22 +76,11 @@ async fn render(State(state): State<AppState>) -> Response {
     let mut cumulative = 0;
     for (i, le) in COMMIT_BUCKETS_MS.iter().enumerate() {
         cumulative += stats.buckets[i].load(Relaxed);
-        let _ = writeln!(
-            out,
-            "wharf_store_commit_seconds_bucket{{le=\"{}\"}} {cumulative}",
-            le / 1000.0
-        );
+        let _ = writeln!(out, "wharf_store_commit_seconds_bucket{{le=\"{}\"}} {cumulative}", le / 1000.0);
     }
     let commits = stats.commits.load(Relaxed);
-    let _ = writeln!(
-        out,
-        "wharf_store_commit_seconds_bucket{{le=\"+Inf\"}} {commits}"
-    );
-    let _ = writeln!(
-        out,
-        "wharf_store_commit_seconds_sum {}",
-        stats.commit_micros.load(Relaxed) as f64 / 1e6
-    );
+    let _ = writeln!(out, "wharf_store_commit_seconds_bucket{{le=\"+Inf\"}} {commits}");
+    let _ = writeln!(out, "wharf_store_commit_seconds_sum {}", stats.commit_micros.load(Relaxed) as f64 / 1e6);
     let _ = writeln!(out, "wharf_store_commit_seconds_count {commits}");
     let _ = writeln!(
         out,

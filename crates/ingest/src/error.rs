@@ -15,29 +15,14 @@ pub struct InputError {
 
 impl InputError {
     pub fn invalid(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        InputError {
-            status: 400,
-            code: "invalid",
-            pointer: pointer.into(),
-            detail: detail.into(),
-        }
+        InputError { status: 400, code: "invalid", pointer: pointer.into(), detail: detail.into() }
     }
 
     pub fn required(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        InputError {
-            status: 400,
-            code: "required",
-            pointer: pointer.into(),
-            detail: detail.into(),
-        }
+        InputError { status: 400, code: "required", pointer: pointer.into(), detail: detail.into() }
     }
 
     pub fn wrong_type(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        InputError {
-            status: 409,
-            code: "conflict",
-            pointer: pointer.into(),
-            detail: detail.into(),
-        }
+        InputError { status: 409, code: "conflict", pointer: pointer.into(), detail: detail.into() }
     }
 }

@@ -8,16 +8,8 @@ use crate::json::{At, expect_type};
 use crate::profile::{IdRule, NullMeans, parse_profile_resource};
 use crate::{InputError, parse_datetime};
 
-const EVENT_ATTRIBUTES: &[&str] = &[
-    "properties",
-    "time",
-    "value",
-    "value_currency",
-    "unique_id",
-    "backfill",
-    "metric",
-    "profile",
-];
+const EVENT_ATTRIBUTES: &[&str] =
+    &["properties", "time", "value", "value_currency", "unique_id", "backfill", "metric", "profile"];
 
 /// Parses a create-event document. `now` bounds the event time.
 pub fn parse_create_event(doc: &Value, now: Timestamp) -> Result<NewEvent, InputError> {
@@ -50,27 +42,20 @@ pub fn parse_bulk_create_events(doc: &Value, now: Timestamp) -> Result<Vec<NewEv
         group.only_keys(&["type", "attributes"])?;
         expect_type(&group, "event-bulk-create")?;
         let gattrs = group.required("attributes")?;
-        gattrs.only_keys(&["profile", "events"])?;
+        // The official SDK sends `backfill` on each group too.
+        gattrs.only_keys(&["profile", "events", "backfill"])?;
         let profile = parse_event_profile(&gattrs.required("profile")?)?;
         let events_doc = gattrs.required("events")?;
         events_doc.only_keys(&["data"])?;
         let events = events_doc.required("data")?;
         for event in events.items()? {
             if out.len() == limits::MAX_BULK_EVENTS {
-                return Err(event.invalid(format!(
-                    "more than {} events in one request",
-                    limits::MAX_BULK_EVENTS
-                )));
+                return Err(event.invalid(format!("more than {} events in one request", limits::MAX_BULK_EVENTS)));
             }
             event.only_keys(&["type", "attributes"])?;
             expect_type(&event, "event")?;
             let eattrs = event.required("attributes")?;
-            out.push(parse_event_attributes(
-                &eattrs,
-                profile.clone(),
-                now,
-                false,
-            )?);
+            out.push(parse_event_attributes(&eattrs, profile.clone(), now, false)?);
         }
     }
     if out.is_empty() {
@@ -153,10 +138,11 @@ fn parse_event_attributes(
         }
         _ => None,
     };
-    if let Some(at) = attrs.optional("backfill")? {
-        if !at.value.is_null() && !at.value.is_boolean() {
-            return Err(at.invalid("must be a boolean"));
-        }
+    if let Some(at) = attrs.optional("backfill")?
+        && !at.value.is_null()
+        && !at.value.is_boolean()
+    {
+        return Err(at.invalid("must be a boolean"));
     }
     let metric_doc = attrs.required("metric")?;
     metric_doc.only_keys(&["data"])?;
@@ -168,10 +154,7 @@ fn parse_event_attributes(
     let name_at = mattrs.required("name")?;
     let name = name_at.string()?.trim();
     if name.is_empty() || name.chars().count() > limits::MAX_METRIC_NAME_CHARS {
-        return Err(name_at.invalid(format!(
-            "metric name must be 1 to {} characters",
-            limits::MAX_METRIC_NAME_CHARS
-        )));
+        return Err(name_at.invalid(format!("metric name must be 1 to {} characters", limits::MAX_METRIC_NAME_CHARS)));
     }
     let integration = match mattrs.optional("service")? {
         Some(at) if !at.value.is_null() => {
@@ -220,10 +203,7 @@ mod tests {
         assert_eq!(e.integration, Integration::api());
         assert_eq!(e.value, Some(9.99));
         assert_eq!(e.time.unwrap().timestamp(), 1_667_865_600);
-        assert_eq!(
-            e.profile.identifiers.email.as_deref(),
-            Some("sarah.mason@klaviyo-demo.com")
-        );
+        assert_eq!(e.profile.identifiers.email.as_deref(), Some("sarah.mason@klaviyo-demo.com"));
     }
 
     fn with(path: &[&str], v: Value) -> Value {
@@ -232,9 +212,7 @@ mod tests {
         for p in &path[..path.len() - 1] {
             cur = cur.get_mut(*p).unwrap();
         }
-        cur.as_object_mut()
-            .unwrap()
-            .insert(path[path.len() - 1].to_string(), v);
+        cur.as_object_mut().unwrap().insert(path[path.len() - 1].to_string(), v);
         doc
     }
 
@@ -242,50 +220,20 @@ mod tests {
     fn each_limit_names_its_field() {
         let a = ["data", "attributes"];
         let cases: Vec<(Value, &str)> = vec![
+            (with(&[a[0], a[1], "time"], json!("1999-12-31T23:59:59Z")), "/data/attributes/time"),
+            (with(&[a[0], a[1], "time"], json!("2028-01-01T00:00:00Z")), "/data/attributes/time"),
+            (with(&[a[0], a[1], "time"], json!("soon")), "/data/attributes/time"),
+            (with(&[a[0], a[1], "unique_id"], json!("")), "/data/attributes/unique_id"),
+            (with(&[a[0], a[1], "unique_id"], json!("x".repeat(256))), "/data/attributes/unique_id"),
+            (with(&[a[0], a[1], "value"], json!("9.99")), "/data/attributes/value"),
+            (with(&[a[0], a[1], "properties"], json!([1])), "/data/attributes/properties"),
             (
-                with(&[a[0], a[1], "time"], json!("1999-12-31T23:59:59Z")),
-                "/data/attributes/time",
-            ),
-            (
-                with(&[a[0], a[1], "time"], json!("2028-01-01T00:00:00Z")),
-                "/data/attributes/time",
-            ),
-            (
-                with(&[a[0], a[1], "time"], json!("soon")),
-                "/data/attributes/time",
-            ),
-            (
-                with(&[a[0], a[1], "unique_id"], json!("")),
-                "/data/attributes/unique_id",
-            ),
-            (
-                with(&[a[0], a[1], "unique_id"], json!("x".repeat(256))),
-                "/data/attributes/unique_id",
-            ),
-            (
-                with(&[a[0], a[1], "value"], json!("9.99")),
-                "/data/attributes/value",
-            ),
-            (
-                with(&[a[0], a[1], "properties"], json!([1])),
-                "/data/attributes/properties",
-            ),
-            (
-                with(
-                    &[a[0], a[1], "properties"],
-                    json!({"s": "x".repeat(100 * 1024 + 1)}),
-                ),
+                with(&[a[0], a[1], "properties"], json!({"s": "x".repeat(100 * 1024 + 1)})),
                 "/data/attributes/properties/s",
             ),
+            (with(&[a[0], a[1], "properties"], json!({"a": vec![0; 4001]})), "/data/attributes/properties/a"),
             (
-                with(&[a[0], a[1], "properties"], json!({"a": vec![0; 4001]})),
-                "/data/attributes/properties/a",
-            ),
-            (
-                with(
-                    &[a[0], a[1], "profile"],
-                    json!({"data": {"type": "profile", "attributes": {}}}),
-                ),
+                with(&[a[0], a[1], "profile"], json!({"data": {"type": "profile", "attributes": {}}})),
                 "/data/attributes/profile/data/attributes",
             ),
         ];
@@ -293,13 +241,8 @@ mod tests {
             let e = parse_create_event(&doc, now()).expect_err(pointer);
             assert_eq!(e.pointer, pointer, "{}", e.detail);
         }
-        let many: serde_json::Map<String, Value> =
-            (0..401).map(|i| (format!("k{i}"), json!(i))).collect();
-        let e = parse_create_event(
-            &with(&[a[0], a[1], "properties"], Value::Object(many)),
-            now(),
-        )
-        .unwrap_err();
+        let many: serde_json::Map<String, Value> = (0..401).map(|i| (format!("k{i}"), json!(i))).collect();
+        let e = parse_create_event(&with(&[a[0], a[1], "properties"], Value::Object(many)), now()).unwrap_err();
         assert_eq!(e.pointer, "/data/attributes/properties");
     }
 
@@ -308,20 +251,8 @@ mod tests {
         fn nest(levels: usize) -> Value {
             (1..levels).fold(json!({"leaf": 1}), |inner, _| json!({ "n": inner }))
         }
-        assert!(
-            parse_create_event(
-                &with(&["data", "attributes", "properties"], nest(10)),
-                now()
-            )
-            .is_ok()
-        );
-        assert!(
-            parse_create_event(
-                &with(&["data", "attributes", "properties"], nest(11)),
-                now()
-            )
-            .is_err()
-        );
+        assert!(parse_create_event(&with(&["data", "attributes", "properties"], nest(10)), now()).is_ok());
+        assert!(parse_create_event(&with(&["data", "attributes", "properties"], nest(11)), now()).is_err());
     }
 
     #[test]
@@ -333,16 +264,8 @@ mod tests {
             "events": {"data": vec![ev.clone(); n]}}})
         };
         let doc = |groups: Vec<Value>| json!({"data": {"type": "event-bulk-create-job", "attributes": {"events-bulk-create": {"data": groups}}}});
-        assert_eq!(
-            parse_bulk_create_events(&doc(vec![group(500), group(500)]), now())
-                .unwrap()
-                .len(),
-            1000
-        );
+        assert_eq!(parse_bulk_create_events(&doc(vec![group(500), group(500)]), now()).unwrap().len(), 1000);
         let e = parse_bulk_create_events(&doc(vec![group(500), group(501)]), now()).unwrap_err();
-        assert_eq!(
-            e.pointer,
-            "/data/attributes/events-bulk-create/data/1/attributes/events/data/500"
-        );
+        assert_eq!(e.pointer, "/data/attributes/events-bulk-create/data/1/attributes/events/data/500");
     }
 }

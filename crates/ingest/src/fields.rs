@@ -9,10 +9,7 @@ use wharf_model::{Timestamp, limits};
 pub fn normalize_email(raw: &str) -> Result<String, String> {
     let email = raw.trim().to_lowercase();
     if email.chars().count() > limits::MAX_EMAIL_CHARS {
-        return Err(format!(
-            "email must be at most {} characters",
-            limits::MAX_EMAIL_CHARS
-        ));
+        return Err(format!("email must be at most {} characters", limits::MAX_EMAIL_CHARS));
     }
     let valid = match email.split_once('@') {
         Some((local, domain)) => {
@@ -26,11 +23,7 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
         }
         None => false,
     };
-    if valid {
-        Ok(email)
-    } else {
-        Err(format!("'{raw}' is not a valid email address"))
-    }
+    if valid { Ok(email) } else { Err(format!("'{raw}' is not a valid email address")) }
 }
 
 /// Normalises a phone number to E.164 (`+` then 8–15 digits), allowing the usual
@@ -38,9 +31,7 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
 pub fn normalize_phone(raw: &str) -> Result<String, String> {
     let trimmed = raw.trim();
     let Some(rest) = trimmed.strip_prefix('+') else {
-        return Err(format!(
-            "'{raw}' is not a valid phone number: use E.164, e.g. +15005550006"
-        ));
+        return Err(format!("'{raw}' is not a valid phone number: use E.164, e.g. +15005550006"));
     };
     let mut digits = String::with_capacity(rest.len() + 1);
     digits.push('+');
@@ -49,17 +40,13 @@ pub fn normalize_phone(raw: &str) -> Result<String, String> {
             '0'..='9' => digits.push(c),
             ' ' | '-' | '.' | '(' | ')' => {}
             _ => {
-                return Err(format!(
-                    "'{raw}' is not a valid phone number: use E.164, e.g. +15005550006"
-                ));
+                return Err(format!("'{raw}' is not a valid phone number: use E.164, e.g. +15005550006"));
             }
         }
     }
     let n = digits.len() - 1;
     if !(8..=15).contains(&n) || digits.as_bytes()[1] == b'0' {
-        return Err(format!(
-            "'{raw}' is not a valid phone number: use E.164, e.g. +15005550006"
-        ));
+        return Err(format!("'{raw}' is not a valid phone number: use E.164, e.g. +15005550006"));
     }
     Ok(digits)
 }
@@ -71,11 +58,7 @@ pub fn parse_datetime(raw: &str) -> Result<Timestamp, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-    ] {
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Ok(t.and_utc());
         }
@@ -83,9 +66,7 @@ pub fn parse_datetime(raw: &str) -> Result<Timestamp, String> {
     if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
     }
-    Err(format!(
-        "'{raw}' is not an ISO 8601 date-time, e.g. 2024-05-10T13:34:08+00:00"
-    ))
+    Err(format!("'{raw}' is not an ISO 8601 date-time, e.g. 2024-05-10T13:34:08+00:00"))
 }
 
 /// Truncates to whole seconds, the precision events are stored at.
@@ -100,13 +81,8 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(
-            normalize_email(" Sarah.Mason@Klaviyo-Demo.com ").unwrap(),
-            "sarah.mason@klaviyo-demo.com"
-        );
-        for bad in [
-            "", "no-at", "a@b", "a@@b.co", "@b.co", "a b@c.co", "a@.co", "a@b.co.",
-        ] {
+        assert_eq!(normalize_email(" Sarah.Mason@Klaviyo-Demo.com ").unwrap(), "sarah.mason@klaviyo-demo.com");
+        for bad in ["", "no-at", "a@b", "a@@b.co", "@b.co", "a b@c.co", "a@.co", "a@b.co."] {
             assert!(normalize_email(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(normalize_email(&format!("{}@b.co", "a".repeat(100))).is_err());
@@ -114,18 +90,8 @@ mod tests {
 
     #[test]
     fn phones() {
-        assert_eq!(
-            normalize_phone("+1 (500) 555-0006").unwrap(),
-            "+15005550006"
-        );
-        for bad in [
-            "15005550006",
-            "+0123456789",
-            "+12",
-            "+1500555000612345",
-            "+1-500-CALL",
-            "",
-        ] {
+        assert_eq!(normalize_phone("+1 (500) 555-0006").unwrap(), "+15005550006");
+        for bad in ["15005550006", "+0123456789", "+12", "+1500555000612345", "+1-500-CALL", ""] {
             assert!(normalize_phone(bad).is_err(), "{bad:?} should be refused");
         }
     }
@@ -137,10 +103,7 @@ mod tests {
         assert_eq!(parse_datetime("2022-11-08T00:00:00Z").unwrap(), want);
         assert_eq!(parse_datetime("2022-11-08T00:00:00").unwrap(), want);
         assert_eq!(parse_datetime("2022-11-08T02:00:00+02:00").unwrap(), want);
-        assert_eq!(
-            to_second(parse_datetime("2022-11-08T00:00:00.123456+00:00").unwrap()),
-            want
-        );
+        assert_eq!(to_second(parse_datetime("2022-11-08T00:00:00.123456+00:00").unwrap()), want);
         assert!(parse_datetime("yesterday").is_err());
         assert!(parse_datetime("2022-13-40T00:00:00Z").is_err());
     }

@@ -22,11 +22,7 @@ enum Key<'a> {
 
 impl<'a> At<'a> {
     pub fn root(value: &'a Value) -> Self {
-        At {
-            value,
-            pointer_parent: None,
-            key: Key::Root,
-        }
+        At { value, pointer_parent: None, key: Key::Root }
     }
 
     pub fn pointer(&self) -> String {
@@ -41,11 +37,7 @@ impl<'a> At<'a> {
             cur = at.pointer_parent;
         }
         parts.reverse();
-        if parts.is_empty() {
-            String::from("/")
-        } else {
-            format!("/{}", parts.join("/"))
-        }
+        if parts.is_empty() { String::from("/") } else { format!("/{}", parts.join("/")) }
     }
 
     pub fn invalid(&self, detail: impl Into<String>) -> InputError {
@@ -53,46 +45,27 @@ impl<'a> At<'a> {
     }
 
     pub fn object(&self) -> Result<&'a Map<String, Value>, InputError> {
-        self.value
-            .as_object()
-            .ok_or_else(|| self.invalid(format!("must be an object, found {}", kind(self.value))))
+        self.value.as_object().ok_or_else(|| self.invalid(format!("must be an object, found {}", kind(self.value))))
     }
 
     /// A child that must be present (and not null).
     pub fn required(&'a self, key: &'a str) -> Result<At<'a>, InputError> {
         match self.object()?.get(key) {
             Some(Value::Null) | None => Err(InputError::required(
-                At {
-                    value: &Value::Null,
-                    pointer_parent: Some(self),
-                    key: Key::Name(key),
-                }
-                .pointer(),
+                At { value: &Value::Null, pointer_parent: Some(self), key: Key::Name(key) }.pointer(),
                 format!("'{key}' is required"),
             )),
-            Some(v) => Ok(At {
-                value: v,
-                pointer_parent: Some(self),
-                key: Key::Name(key),
-            }),
+            Some(v) => Ok(At { value: v, pointer_parent: Some(self), key: Key::Name(key) }),
         }
     }
 
     /// A child that may be absent; an explicit null is returned as a null value.
     pub fn optional(&'a self, key: &'a str) -> Result<Option<At<'a>>, InputError> {
-        Ok(self.object()?.get(key).map(|v| At {
-            value: v,
-            pointer_parent: Some(self),
-            key: Key::Name(key),
-        }))
+        Ok(self.object()?.get(key).map(|v| At { value: v, pointer_parent: Some(self), key: Key::Name(key) }))
     }
 
     pub fn child_named(&'a self, key: &'a str, value: &'a Value) -> At<'a> {
-        At {
-            value,
-            pointer_parent: Some(self),
-            key: Key::Name(key),
-        }
+        At { value, pointer_parent: Some(self), key: Key::Name(key) }
     }
 
     pub fn items(&'a self) -> Result<impl Iterator<Item = At<'a>> + 'a, InputError> {
@@ -100,24 +73,16 @@ impl<'a> At<'a> {
             .value
             .as_array()
             .ok_or_else(|| self.invalid(format!("must be an array, found {}", kind(self.value))))?;
-        Ok(arr.iter().enumerate().map(move |(i, v)| At {
-            value: v,
-            pointer_parent: Some(self),
-            key: Key::Index(i),
-        }))
+        Ok(arr.iter().enumerate().map(move |(i, v)| At { value: v, pointer_parent: Some(self), key: Key::Index(i) }))
     }
 
     pub fn string(&self) -> Result<&'a str, InputError> {
-        self.value
-            .as_str()
-            .ok_or_else(|| self.invalid(format!("must be a string, found {}", kind(self.value))))
+        self.value.as_str().ok_or_else(|| self.invalid(format!("must be a string, found {}", kind(self.value))))
     }
 
     pub fn number(&self) -> Result<f64, InputError> {
-        let n = self
-            .value
-            .as_f64()
-            .ok_or_else(|| self.invalid(format!("must be a number, found {}", kind(self.value))))?;
+        let n =
+            self.value.as_f64().ok_or_else(|| self.invalid(format!("must be a number, found {}", kind(self.value))))?;
         if !n.is_finite() {
             return Err(self.invalid("must be a finite number"));
         }
@@ -128,10 +93,9 @@ impl<'a> At<'a> {
     pub fn only_keys(&'a self, allowed: &[&str]) -> Result<(), InputError> {
         for (k, v) in self.object()? {
             if !allowed.contains(&k.as_str()) {
-                return Err(self.child_named(k, v).invalid(format!(
-                    "'{k}' is not a valid field here; allowed: {}",
-                    allowed.join(", ")
-                )));
+                return Err(self
+                    .child_named(k, v)
+                    .invalid(format!("'{k}' is not a valid field here; allowed: {}", allowed.join(", "))));
             }
         }
         Ok(())
@@ -141,10 +105,7 @@ impl<'a> At<'a> {
     pub fn check_free_form(&self, depth: usize) -> Result<(), InputError> {
         // Only containers count as levels: a scalar inside the tenth object is fine.
         if depth > limits::MAX_NESTING_DEPTH && (self.value.is_object() || self.value.is_array()) {
-            return Err(self.invalid(format!(
-                "nesting deeper than {} levels",
-                limits::MAX_NESTING_DEPTH
-            )));
+            return Err(self.invalid(format!("nesting deeper than {} levels", limits::MAX_NESTING_DEPTH)));
         }
         match self.value {
             Value::String(s) => check_string(self, s),
@@ -182,11 +143,7 @@ impl<'a> At<'a> {
 
 fn check_string(at: &At<'_>, s: &str) -> Result<(), InputError> {
     if s.len() > limits::MAX_STRING_BYTES {
-        return Err(at.invalid(format!(
-            "string of {} bytes; at most {} allowed",
-            s.len(),
-            limits::MAX_STRING_BYTES
-        )));
+        return Err(at.invalid(format!("string of {} bytes; at most {} allowed", s.len(), limits::MAX_STRING_BYTES)));
     }
     Ok(())
 }
@@ -207,10 +164,7 @@ pub(crate) fn expect_type(resource: &At<'_>, expected: &str) -> Result<(), Input
     let t = resource.required("type")?;
     let s = t.string()?;
     if s != expected {
-        return Err(InputError::wrong_type(
-            t.pointer(),
-            format!("type must be '{expected}', found '{s}'"),
-        ));
+        return Err(InputError::wrong_type(t.pointer(), format!("type must be '{expected}', found '{s}'")));
     }
     Ok(())
 }

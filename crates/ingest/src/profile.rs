@@ -41,18 +41,8 @@ const ATTRIBUTES: &[&str] = &[
     "properties",
 ];
 
-const LOCATION: &[&str] = &[
-    "address1",
-    "address2",
-    "city",
-    "country",
-    "region",
-    "zip",
-    "timezone",
-    "ip",
-    "latitude",
-    "longitude",
-];
+const LOCATION: &[&str] =
+    &["address1", "address2", "city", "country", "region", "zip", "timezone", "ip", "latitude", "longitude"];
 
 /// Which single-profile endpoint a document is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,10 +56,7 @@ pub enum ProfileDocument<'a> {
 }
 
 /// Parses a single-profile request document (`{"data": {"type": "profile", ...}}`).
-pub fn parse_profile_document(
-    doc: &Value,
-    endpoint: ProfileDocument<'_>,
-) -> Result<ProfileWrite, InputError> {
+pub fn parse_profile_document(doc: &Value, endpoint: ProfileDocument<'_>) -> Result<ProfileWrite, InputError> {
     let root = At::root(doc);
     root.only_keys(&["data"])?;
     let data = root.required("data")?;
@@ -88,10 +75,7 @@ pub fn parse_profile_document(
                 ));
             }
             None => {
-                return Err(InputError::required(
-                    "/data/id",
-                    "'id' is required and must match the path",
-                ));
+                return Err(InputError::required("/data/id", "'id' is required and must match the path"));
             }
         }
     } else if write.identifiers.is_empty() {
@@ -109,8 +93,10 @@ pub fn parse_profile_document(
     Ok(write)
 }
 
-/// Parses `POST /api/profile-bulk-import-jobs`: up to 10,000 profiles, all valid or none.
-pub fn parse_bulk_import_profiles(doc: &Value) -> Result<Vec<ProfileWrite>, InputError> {
+/// Parses `POST /api/profile-bulk-import-jobs`: up to 10,000 profiles. A malformed document
+/// is an error; a malformed profile inside it is that profile's own error (it becomes an
+/// import error of the job, as in Klaviyo) and the others still import.
+pub fn parse_bulk_import_profiles(doc: &Value) -> Result<Vec<Result<ProfileWrite, InputError>>, InputError> {
     let root = At::root(doc);
     root.only_keys(&["data"])?;
     let data = root.required("data")?;
@@ -126,13 +112,9 @@ pub fn parse_bulk_import_profiles(doc: &Value) -> Result<Vec<ProfileWrite>, Inpu
         return Err(list.invalid("at least one profile is required"));
     }
     if items.len() > limits::MAX_BULK_PROFILES {
-        return Err(list.invalid(format!(
-            "{} profiles; at most {} per job",
-            items.len(),
-            limits::MAX_BULK_PROFILES
-        )));
+        return Err(list.invalid(format!("{} profiles; at most {} per job", items.len(), limits::MAX_BULK_PROFILES)));
     }
-    items
+    Ok(items
         .iter()
         .map(|item| {
             let w = parse_profile_resource(item, NullMeans::Absent, IdRule::Optional)?;
@@ -144,40 +126,31 @@ pub fn parse_bulk_import_profiles(doc: &Value) -> Result<Vec<ProfileWrite>, Inpu
             }
             Ok(w)
         })
-        .collect()
+        .collect())
 }
 
 /// Parses one `{"type": "profile", "id"?, "attributes": {...}, "meta"?}` resource.
-pub(crate) fn parse_profile_resource(
-    res: &At<'_>,
-    nulls: NullMeans,
-    rule: IdRule,
-) -> Result<ProfileWrite, InputError> {
+pub(crate) fn parse_profile_resource(res: &At<'_>, nulls: NullMeans, rule: IdRule) -> Result<ProfileWrite, InputError> {
     res.only_keys(&["type", "id", "attributes", "meta", "relationships"])?;
     expect_type(res, "profile")?;
-    let serialized = serde_json::to_vec(res.value)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+    let serialized = serde_json::to_vec(res.value).map(|v| v.len()).unwrap_or(usize::MAX);
     if serialized > limits::MAX_PROFILE_BYTES {
-        return Err(res.invalid(format!(
-            "profile is {serialized} bytes; at most {} allowed",
-            limits::MAX_PROFILE_BYTES
-        )));
+        return Err(
+            res.invalid(format!("profile is {serialized} bytes; at most {} allowed", limits::MAX_PROFILE_BYTES))
+        );
     }
     let mut w = ProfileWrite::default();
-    if let Some(id) = res.optional("id")? {
-        if !id.value.is_null() {
-            if rule == IdRule::Forbidden {
-                return Err(id.invalid(
-                    "'id' is assigned by the server; use POST /api/profile-import to update by id",
-                ));
-            }
-            let s = id.string()?;
-            if s.is_empty() || s.len() > 64 {
-                return Err(id.invalid("'id' must be a profile id"));
-            }
-            w.identifiers.id = Some(ProfileId(s.to_string()));
+    if let Some(id) = res.optional("id")?
+        && !id.value.is_null()
+    {
+        if rule == IdRule::Forbidden {
+            return Err(id.invalid("'id' is assigned by the server; use POST /api/profile-import to update by id"));
         }
+        let s = id.string()?;
+        if s.is_empty() || s.len() > 64 {
+            return Err(id.invalid("'id' must be a profile id"));
+        }
+        w.identifiers.id = Some(ProfileId(s.to_string()));
     }
     let attrs_at = res.optional("attributes")?;
     if let Some(attrs) = attrs_at.as_ref().filter(|a| !a.value.is_null()) {
@@ -189,19 +162,15 @@ pub(crate) fn parse_profile_resource(
     Ok(w)
 }
 
-fn parse_attributes(
-    attrs: &At<'_>,
-    nulls: NullMeans,
-    w: &mut ProfileWrite,
-) -> Result<(), InputError> {
+fn parse_attributes(attrs: &At<'_>, nulls: NullMeans, w: &mut ProfileWrite) -> Result<(), InputError> {
     attrs.only_keys(ATTRIBUTES)?;
     let c = &mut w.changes;
     if let Some(at) = attrs.optional("email")? {
-        c.email = text(&at, nulls, |s| normalize_email(s))?;
+        c.email = text(&at, nulls, normalize_email)?;
         w.identifiers.email = c.email.set_value().cloned();
     }
     if let Some(at) = attrs.optional("phone_number")? {
-        c.phone_number = text(&at, nulls, |s| normalize_phone(s))?;
+        c.phone_number = text(&at, nulls, normalize_phone)?;
         w.identifiers.phone_number = c.phone_number.set_value().cloned();
     }
     if let Some(at) = attrs.optional("external_id")? {
@@ -221,10 +190,10 @@ fn parse_attributes(
         }
     }
     for key in ["anonymous_id", "_kx"] {
-        if let Some(at) = attrs.optional(key)? {
-            if !at.value.is_null() {
-                at.string()?;
-            }
+        if let Some(at) = attrs.optional(key)?
+            && !at.value.is_null()
+        {
+            at.string()?;
         }
     }
     if let Some(loc) = attrs.optional("location")? {
@@ -253,11 +222,7 @@ fn parse_attributes(
     Ok(())
 }
 
-fn parse_location(
-    loc: &At<'_>,
-    nulls: NullMeans,
-    out: &mut LocationChanges,
-) -> Result<(), InputError> {
+fn parse_location(loc: &At<'_>, nulls: NullMeans, out: &mut LocationChanges) -> Result<(), InputError> {
     if loc.value.is_null() {
         if nulls == NullMeans::Clear {
             *out = LocationChanges::clear_all();
@@ -279,26 +244,21 @@ fn parse_location(
             *slot = text(&at, nulls, |s| bounded(s, 0, 1024, key))?;
         }
     }
-    for (key, slot, range) in [
-        ("latitude", &mut out.latitude, 90.0),
-        ("longitude", &mut out.longitude, 180.0),
-    ] {
+    for (key, slot, range) in [("latitude", &mut out.latitude, 90.0), ("longitude", &mut out.longitude, 180.0)] {
         if let Some(at) = loc.optional(key)? {
             *slot = match (at.value, nulls) {
                 (Value::Null, NullMeans::Clear) => Patch::Clear,
                 (Value::Null, NullMeans::Absent) => Patch::Absent,
                 // Klaviyo accepts coordinates as numbers or numeric strings.
-                (Value::String(s), _) => Patch::Set(
-                    s.trim()
-                        .parse::<f64>()
-                        .map_err(|_| at.invalid(format!("'{s}' is not a number")))?,
-                ),
+                (Value::String(s), _) => {
+                    Patch::Set(s.trim().parse::<f64>().map_err(|_| at.invalid(format!("'{s}' is not a number")))?)
+                }
                 _ => Patch::Set(at.number()?),
             };
-            if let Patch::Set(v) = slot {
-                if v.abs() > range {
-                    return Err(at.invalid(format!("{key} must be between -{range} and {range}")));
-                }
+            if let Patch::Set(v) = slot
+                && v.abs() > range
+            {
+                return Err(at.invalid(format!("{key} must be between -{range} and {range}")));
             }
         }
     }
@@ -320,21 +280,13 @@ fn parse_meta(meta: &At<'_>, w: &mut ProfileWrite) -> Result<(), InputError> {
     if let Some(unset) = pp.optional("unset")? {
         let keys: Vec<String> = match unset.value {
             Value::String(s) => vec![s.clone()],
-            Value::Array(_) => unset
-                .items()?
-                .map(|k| k.string().map(str::to_string))
-                .collect::<Result<_, _>>()?,
+            Value::Array(_) => unset.items()?.map(|k| k.string().map(str::to_string)).collect::<Result<_, _>>()?,
             Value::Null => vec![],
             other => {
-                return Err(unset.invalid(format!(
-                    "must be a string or an array of strings, found {}",
-                    kind(other)
-                )));
+                return Err(unset.invalid(format!("must be a string or an array of strings, found {}", kind(other))));
             }
         };
-        w.changes
-            .properties
-            .extend(keys.into_iter().map(|k| (k, Patch::Clear)));
+        w.changes.properties.extend(keys.into_iter().map(|k| (k, Patch::Clear)));
     }
     Ok(())
 }
@@ -345,11 +297,7 @@ fn text(
     check: impl Fn(&str) -> Result<String, String>,
 ) -> Result<Patch<String>, InputError> {
     match at.value {
-        Value::Null => Ok(if nulls == NullMeans::Clear {
-            Patch::Clear
-        } else {
-            Patch::Absent
-        }),
+        Value::Null => Ok(if nulls == NullMeans::Clear { Patch::Clear } else { Patch::Absent }),
         _ => {
             let s = at.string()?;
             check(s).map(Patch::Set).map_err(|e| at.invalid(e))
@@ -360,9 +308,7 @@ fn text(
 fn bounded(s: &str, min: usize, max: usize, field: &str) -> Result<String, String> {
     let n = s.chars().count();
     if n < min || n > max {
-        return Err(format!(
-            "{field} must be {min} to {max} characters, found {n}"
-        ));
+        return Err(format!("{field} must be {min} to {max} characters, found {n}"));
     }
     Ok(s.to_string())
 }
@@ -373,10 +319,7 @@ mod tests {
     use serde_json::json;
 
     fn upsert(attrs: Value) -> Result<ProfileWrite, InputError> {
-        parse_profile_document(
-            &json!({"data": {"type": "profile", "attributes": attrs}}),
-            ProfileDocument::Upsert,
-        )
+        parse_profile_document(&json!({"data": {"type": "profile", "attributes": attrs}}), ProfileDocument::Upsert)
     }
 
     #[test]
@@ -384,10 +327,7 @@ mod tests {
         let w = upsert(json!({"email": "Sarah.Mason@klaviyo-demo.com", "first_name": "Sarah",
             "location": {"city": "Boston"}, "properties": {"Favorite coffee flavor": "hazelnut"}, "last_name": null}))
         .unwrap();
-        assert_eq!(
-            w.identifiers.email.as_deref(),
-            Some("sarah.mason@klaviyo-demo.com")
-        );
+        assert_eq!(w.identifiers.email.as_deref(), Some("sarah.mason@klaviyo-demo.com"));
         assert_eq!(w.changes.last_name, Patch::Clear);
         assert_eq!(w.changes.first_name, Patch::Set("Sarah".into()));
         assert_eq!(w.changes.location.city, Patch::Set("Boston".into()));
@@ -397,10 +337,7 @@ mod tests {
     #[test]
     fn errors_point_at_the_field() {
         let e = upsert(json!({"email": "nope"})).unwrap_err();
-        assert_eq!(
-            (e.status, e.pointer.as_str()),
-            (400, "/data/attributes/email")
-        );
+        assert_eq!((e.status, e.pointer.as_str()), (400, "/data/attributes/email"));
         let e = upsert(json!({"email": "a@b.co", "first_name": 5})).unwrap_err();
         assert_eq!(e.pointer, "/data/attributes/first_name");
         let e = upsert(json!({"first_name": "X"})).unwrap_err();
@@ -409,17 +346,10 @@ mod tests {
         assert_eq!(e.pointer, "/data/attributes/location/latitude");
         let e = upsert(json!({"email": "a@b.co", "favourite": 1})).unwrap_err();
         assert_eq!(e.pointer, "/data/attributes/favourite");
-        let e = parse_profile_document(
-            &json!({"data": {"type": "event", "attributes": {}}}),
-            ProfileDocument::Upsert,
-        )
-        .unwrap_err();
+        let e = parse_profile_document(&json!({"data": {"type": "event", "attributes": {}}}), ProfileDocument::Upsert)
+            .unwrap_err();
         assert_eq!((e.status, e.pointer.as_str()), (409, "/data/type"));
-        let e = parse_profile_document(
-            &json!({"data": {"attributes": {}}}),
-            ProfileDocument::Upsert,
-        )
-        .unwrap_err();
+        let e = parse_profile_document(&json!({"data": {"attributes": {}}}), ProfileDocument::Upsert).unwrap_err();
         assert_eq!((e.status, e.pointer.as_str()), (400, "/data/type"));
     }
 
@@ -429,30 +359,27 @@ mod tests {
             {"type": "profile", "attributes": {"email": "a@b.co", "first_name": null, "properties": {"k": null, "j": 1}}}
         ]}}}});
         let ws = parse_bulk_import_profiles(&doc).unwrap();
-        assert!(ws[0].changes.first_name.is_absent());
-        assert_eq!(
-            ws[0].changes.properties,
-            vec![("j".to_string(), Patch::Set(json!(1)))]
-        );
+        let w = ws[0].as_ref().unwrap();
+        assert!(w.changes.first_name.is_absent());
+        assert_eq!(w.changes.properties, vec![("j".to_string(), Patch::Set(json!(1)))]);
     }
 
     #[test]
-    fn bulk_import_refuses_one_bad_profile_with_its_index() {
+    fn bulk_import_reports_one_bad_profile_with_its_index() {
         let doc = json!({"data": {"type": "profile-bulk-import-job", "attributes": {"profiles": {"data": [
             {"type": "profile", "attributes": {"email": "a@b.co"}},
             {"type": "profile", "attributes": {"email": "bad"}}
         ]}}}});
-        let e = parse_bulk_import_profiles(&doc).unwrap_err();
-        assert_eq!(
-            e.pointer,
-            "/data/attributes/profiles/data/1/attributes/email"
-        );
+        let ws = parse_bulk_import_profiles(&doc).unwrap();
+        assert!(ws[0].is_ok());
+        assert_eq!(ws[1].as_ref().unwrap_err().pointer, "/data/attributes/profiles/data/1/attributes/email");
+        let not_a_job = json!({"data": {"type": "profile-bulk-import-job", "attributes": {"profiles": {"data": "x"}}}});
+        assert_eq!(parse_bulk_import_profiles(&not_a_job).unwrap_err().pointer, "/data/attributes/profiles/data");
     }
 
     #[test]
     fn patch_requires_matching_id() {
-        let doc =
-            json!({"data": {"type": "profile", "id": "A", "attributes": {"first_name": "X"}}});
+        let doc = json!({"data": {"type": "profile", "id": "A", "attributes": {"first_name": "X"}}});
         assert!(parse_profile_document(&doc, ProfileDocument::Patch("A")).is_ok());
         let e = parse_profile_document(&doc, ProfileDocument::Patch("B")).unwrap_err();
         assert_eq!(e.pointer, "/data/id");

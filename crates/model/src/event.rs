@@ -14,10 +14,7 @@ pub struct Integration {
 impl Integration {
     /// Events created through the API without a `service`.
     pub fn api() -> Self {
-        Integration {
-            name: "API".into(),
-            category: "API".into(),
-        }
+        Integration { name: "API".into(), category: "API".into() }
     }
 
     /// An integration named by a create-event request's `metric.service`.
@@ -25,18 +22,12 @@ impl Integration {
         if service.eq_ignore_ascii_case("api") {
             return Self::api();
         }
-        Integration {
-            name: service.to_string(),
-            category: "Custom".into(),
-        }
+        Integration { name: service.to_string(), category: "Custom".into() }
     }
 
     /// Events imported from CSV files over SFTP.
     pub fn sftp() -> Self {
-        Integration {
-            name: "SFTP".into(),
-            category: "Import".into(),
-        }
+        Integration { name: "SFTP".into(), category: "Import".into() }
     }
 }
 
@@ -69,10 +60,10 @@ impl Event {
     /// `$value` and `$event_id` when the event has them.
     pub fn event_properties(&self) -> Map<String, Value> {
         let mut props = self.properties.clone();
-        if let Some(v) = self.value {
-            if let Some(n) = serde_json::Number::from_f64(v) {
-                props.insert("$value".into(), Value::Number(n));
-            }
+        if let Some(v) = self.value
+            && let Some(n) = serde_json::Number::from_f64(v)
+        {
+            props.insert("$value".into(), Value::Number(n));
         }
         if let Some(u) = &self.unique_id {
             props.insert("$event_id".into(), Value::String(u.clone()));
@@ -112,9 +103,7 @@ mod tests {
 
     #[test]
     fn dedup_key_prefers_unique_id_then_second() {
-        let t = chrono::Utc
-            .timestamp_opt(1_700_000_000, 999_000_000)
-            .unwrap();
+        let t = chrono::Utc.timestamp_opt(1_700_000_000, 999_000_000).unwrap();
         assert_eq!(Event::dedup_key(Some("x"), t), "u:x");
         assert_eq!(Event::dedup_key(None, t), "t:1700000000");
     }

@@ -8,8 +8,7 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 ///
 /// The caller supplies both, so this stays pure; the store feeds it the clock and an RNG.
 pub fn ulid_string(millis: u64, random: u128) -> String {
-    let value: u128 =
-        (u128::from(millis & 0xFFFF_FFFF_FFFF) << 80) | (random & ((1u128 << 80) - 1));
+    let value: u128 = (u128::from(millis & 0xFFFF_FFFF_FFFF) << 80) | (random & ((1u128 << 80) - 1));
     let mut out = [0u8; 26];
     for (i, slot) in out.iter_mut().enumerate() {
         let shift = 125 - 5 * i as u32;
@@ -20,30 +19,18 @@ pub fn ulid_string(millis: u64, random: u128) -> String {
 
 /// True when `s` has the shape of an id Wharf hands out (26 Crockford base32 characters).
 pub fn is_ulid_shaped(s: &str) -> bool {
-    s.len() == 26
-        && s.bytes()
-            .all(|b| CROCKFORD.contains(&b.to_ascii_uppercase()))
+    s.len() == 26 && s.bytes().all(|b| CROCKFORD.contains(&b.to_ascii_uppercase()))
 }
 
 /// Formats the 128 bits of a ULID as a UUID string, for the event `uuid` attribute.
 pub fn ulid_as_uuid(ulid: &str) -> String {
     let mut value: u128 = 0;
     for b in ulid.bytes() {
-        let digit = CROCKFORD
-            .iter()
-            .position(|c| *c == b.to_ascii_uppercase())
-            .unwrap_or(0);
+        let digit = CROCKFORD.iter().position(|c| *c == b.to_ascii_uppercase()).unwrap_or(0);
         value = (value << 5) | digit as u128;
     }
     let hex = format!("{value:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 macro_rules! id_type {

@@ -61,10 +61,7 @@ pub enum ResolveError {
 }
 
 /// Applies the rule above to what the store found.
-pub fn resolve(
-    requested_id: Option<&str>,
-    m: &IdentityMatches,
-) -> Result<Resolution, ResolveError> {
+pub fn resolve(requested_id: Option<&str>, m: &IdentityMatches) -> Result<Resolution, ResolveError> {
     let ordered = [
         (IdentifierField::Email, &m.email),
         (IdentifierField::PhoneNumber, &m.phone_number),
@@ -73,17 +70,13 @@ pub fn resolve(
     let target = match &m.id {
         Some(Some(found)) => Some(found.clone()),
         Some(None) => {
-            return Err(ResolveError::UnknownId(
-                requested_id.unwrap_or_default().to_string(),
-            ));
+            return Err(ResolveError::UnknownId(requested_id.unwrap_or_default().to_string()));
         }
         None => {
             if ordered.iter().all(|(_, found)| found.is_none()) {
                 return Err(ResolveError::NoIdentifier);
             }
-            ordered
-                .iter()
-                .find_map(|(_, found)| (*found).clone().flatten())
+            ordered.iter().find_map(|(_, found)| (*found).clone().flatten())
         }
     };
     let conflicts = ordered
@@ -107,11 +100,7 @@ mod tests {
 
     #[test]
     fn email_wins_over_phone_and_phone_owner_is_a_conflict() {
-        let m = IdentityMatches {
-            email: Some(Some(p("A"))),
-            phone_number: Some(Some(p("B"))),
-            ..Default::default()
-        };
+        let m = IdentityMatches { email: Some(Some(p("A"))), phone_number: Some(Some(p("B"))), ..Default::default() };
         let r = resolve(None, &m).unwrap();
         assert_eq!(r.target, Some(p("A")));
         assert_eq!(r.conflicts, vec![(IdentifierField::PhoneNumber, p("B"))]);
@@ -119,59 +108,25 @@ mod tests {
 
     #[test]
     fn unmatched_email_falls_through_to_phone() {
-        let m = IdentityMatches {
-            email: Some(None),
-            phone_number: Some(Some(p("B"))),
-            ..Default::default()
-        };
-        assert_eq!(
-            resolve(None, &m).unwrap(),
-            Resolution {
-                target: Some(p("B")),
-                conflicts: vec![]
-            }
-        );
+        let m = IdentityMatches { email: Some(None), phone_number: Some(Some(p("B"))), ..Default::default() };
+        assert_eq!(resolve(None, &m).unwrap(), Resolution { target: Some(p("B")), conflicts: vec![] });
     }
 
     #[test]
     fn nothing_matched_creates() {
-        let m = IdentityMatches {
-            email: Some(None),
-            external_id: Some(None),
-            ..Default::default()
-        };
-        assert_eq!(
-            resolve(None, &m).unwrap(),
-            Resolution {
-                target: None,
-                conflicts: vec![]
-            }
-        );
+        let m = IdentityMatches { email: Some(None), external_id: Some(None), ..Default::default() };
+        assert_eq!(resolve(None, &m).unwrap(), Resolution { target: None, conflicts: vec![] });
     }
 
     #[test]
     fn unknown_id_and_no_identifier_are_errors() {
-        let m = IdentityMatches {
-            id: Some(None),
-            email: Some(Some(p("A"))),
-            ..Default::default()
-        };
-        assert_eq!(
-            resolve(Some("X"), &m),
-            Err(ResolveError::UnknownId("X".into()))
-        );
-        assert_eq!(
-            resolve(None, &IdentityMatches::default()),
-            Err(ResolveError::NoIdentifier)
-        );
+        let m = IdentityMatches { id: Some(None), email: Some(Some(p("A"))), ..Default::default() };
+        assert_eq!(resolve(Some("X"), &m), Err(ResolveError::UnknownId("X".into())));
+        assert_eq!(resolve(None, &IdentityMatches::default()), Err(ResolveError::NoIdentifier));
     }
 
     fn found() -> impl Strategy<Value = Option<Option<ProfileId>>> {
-        prop_oneof![
-            Just(None),
-            Just(Some(None)),
-            "[ABC]".prop_map(|s| Some(Some(ProfileId(s))))
-        ]
+        prop_oneof![Just(None), Just(Some(None)), "[ABC]".prop_map(|s| Some(Some(ProfileId(s))))]
     }
 
     proptest! {

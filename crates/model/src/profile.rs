@@ -68,10 +68,7 @@ pub struct ProfileIdentifiers {
 
 impl ProfileIdentifiers {
     pub fn is_empty(&self) -> bool {
-        self.id.is_none()
-            && self.email.is_none()
-            && self.phone_number.is_none()
-            && self.external_id.is_none()
+        self.id.is_none() && self.email.is_none() && self.phone_number.is_none() && self.external_id.is_none()
     }
 }
 
@@ -181,6 +178,25 @@ impl ProfileWrite {
     }
 }
 
+impl ProfileChanges {
+    /// True when nothing but identifiers is set (and nothing is cleared): the common case
+    /// of an event naming its profile, which the store can often answer without a load.
+    pub fn only_sets_identifiers(&self) -> bool {
+        !matches!(self.email, Patch::Clear)
+            && !matches!(self.phone_number, Patch::Clear)
+            && !matches!(self.external_id, Patch::Clear)
+            && self.first_name.is_absent()
+            && self.last_name.is_absent()
+            && self.organization.is_absent()
+            && self.title.is_absent()
+            && self.image.is_absent()
+            && self.locale.is_absent()
+            && self.location == LocationChanges::default()
+            && self.properties.is_empty()
+            && !self.clear_properties
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,14 +215,8 @@ mod tests {
             title: None,
             image: None,
             locale: None,
-            location: Location {
-                city: Some("Porto".into()),
-                ..Default::default()
-            },
-            properties: serde_json::json!({"a": 1, "b": 2})
-                .as_object()
-                .unwrap()
-                .clone(),
+            location: Location { city: Some("Porto".into()), ..Default::default() },
+            properties: serde_json::json!({"a": 1, "b": 2}).as_object().unwrap().clone(),
             created: t,
             updated: t,
             last_event_date: None,
@@ -220,10 +230,7 @@ mod tests {
             changes: ProfileChanges {
                 first_name: Patch::Set("Bia".into()),
                 last_name: Patch::Clear,
-                properties: vec![
-                    ("a".into(), Patch::Clear),
-                    ("c".into(), Patch::Set(3.into())),
-                ],
+                properties: vec![("a".into(), Patch::Clear), ("c".into(), Patch::Set(3.into()))],
                 ..Default::default()
             },
             ..Default::default()
@@ -233,41 +240,16 @@ mod tests {
         assert_eq!(p.last_name, None);
         assert_eq!(p.email.as_deref(), Some("a@b.co"));
         assert_eq!(p.location.city.as_deref(), Some("Porto"));
-        assert_eq!(
-            serde_json::Value::Object(p.properties),
-            serde_json::json!({"b": 2, "c": 3})
-        );
+        assert_eq!(serde_json::Value::Object(p.properties), serde_json::json!({"b": 2, "c": 3}));
     }
 
     #[test]
     fn a_write_that_changes_nothing_reports_no_change() {
         let mut p = profile();
         let w = ProfileWrite {
-            changes: ProfileChanges {
-                first_name: Patch::Set("Ana".into()),
-                ..Default::default()
-            },
+            changes: ProfileChanges { first_name: Patch::Set("Ana".into()), ..Default::default() },
             ..Default::default()
         };
         assert!(!w.apply_to(&mut p));
-    }
-}
-
-impl ProfileChanges {
-    /// True when nothing but identifiers is set (and nothing is cleared): the common case
-    /// of an event naming its profile, which the store can often answer without a load.
-    pub fn only_sets_identifiers(&self) -> bool {
-        !matches!(self.email, Patch::Clear)
-            && !matches!(self.phone_number, Patch::Clear)
-            && !matches!(self.external_id, Patch::Clear)
-            && self.first_name.is_absent()
-            && self.last_name.is_absent()
-            && self.organization.is_absent()
-            && self.title.is_absent()
-            && self.image.is_absent()
-            && self.locale.is_absent()
-            && self.location == LocationChanges::default()
-            && self.properties.is_empty()
-            && !self.clear_properties
     }
 }

@@ -76,13 +76,7 @@ impl Resource {
     /// Filterable fields with their kinds and allowed functions.
     pub fn filters(self) -> &'static [(&'static str, FieldKind, &'static [Op])] {
         const IDENT: &[Op] = &[Op::Equals, Op::Any];
-        const RANGE: &[Op] = &[
-            Op::Equals,
-            Op::GreaterThan,
-            Op::LessThan,
-            Op::GreaterOrEqual,
-            Op::LessOrEqual,
-        ];
+        const RANGE: &[Op] = &[Op::Equals, Op::GreaterThan, Op::LessThan, Op::GreaterOrEqual, Op::LessOrEqual];
         match self {
             Resource::Profiles => &[
                 ("id", FieldKind::Text, IDENT),
@@ -99,10 +93,9 @@ impl Resource {
                 ("datetime", FieldKind::Time, RANGE),
                 ("timestamp", FieldKind::EpochSeconds, RANGE),
             ],
-            Resource::Metrics => &[
-                ("integration.name", FieldKind::Text, IDENT),
-                ("integration.category", FieldKind::Text, IDENT),
-            ],
+            Resource::Metrics => {
+                &[("integration.name", FieldKind::Text, IDENT), ("integration.category", FieldKind::Text, IDENT)]
+            }
         }
     }
 
@@ -147,19 +140,14 @@ impl Cursor {
     }
 
     pub fn decode(token: &str) -> Option<Cursor> {
-        if token.len() % 2 != 0 || token.len() > 4096 {
+        if !token.len().is_multiple_of(2) || token.len() > 4096 {
             return None;
         }
-        let bytes: Option<Vec<u8>> = (0..token.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
-            .collect();
+        let bytes: Option<Vec<u8>> =
+            (0..token.len()).step_by(2).map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok()).collect();
         let raw = String::from_utf8(bytes?).ok()?;
         let (key, id) = raw.split_once('\u{1f}')?;
-        Some(Cursor {
-            key: key.to_string(),
-            id: id.to_string(),
-        })
+        Some(Cursor { key: key.to_string(), id: id.to_string() })
     }
 }
 
@@ -177,10 +165,7 @@ impl ListQuery {
     pub fn all(resource: Resource) -> Self {
         ListQuery {
             conditions: Vec::new(),
-            sort: Sort {
-                field: resource.sorts()[0],
-                descending: false,
-            },
+            sort: Sort { field: resource.sorts()[0], descending: false },
             page_size: resource.page_size().0,
             cursor: None,
         }

@@ -13,11 +13,7 @@ use wharf_store::{SqliteStore, Store};
 use crate::config::{self, Config};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "wharf",
-    version,
-    about = "Wharf: customer profiles and events, synced to your warehouse"
-)]
+#[command(name = "wharf", version, about = "Wharf: customer profiles and events, synced to your warehouse")]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -128,10 +124,7 @@ async fn account(config: &Config, cmd: AccountCommand) -> anyhow::Result<()> {
             let account = store.create_account(name).await?;
             let key = store.create_api_key(&account.id, "default").await?;
             if json {
-                println!(
-                    "{}",
-                    json!({"account_id": account.id, "api_key": key.secret, "name": account.name})
-                );
+                println!("{}", json!({"account_id": account.id, "api_key": key.secret, "name": account.name}));
             } else {
                 println!("account {} ({})", account.id, account.name);
                 println!("private API key: {}", key.secret);
@@ -141,19 +134,12 @@ async fn account(config: &Config, cmd: AccountCommand) -> anyhow::Result<()> {
         AccountCommand::List { json } => {
             let accounts = store.list_accounts().await?;
             if json {
-                let rows: Vec<_> = accounts
-                    .iter()
-                    .map(|a| json!({"id": a.id, "name": a.name, "created": a.created}))
-                    .collect();
+                let rows: Vec<_> =
+                    accounts.iter().map(|a| json!({"id": a.id, "name": a.name, "created": a.created})).collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 for a in accounts {
-                    println!(
-                        "{}  {}  {}",
-                        a.id,
-                        a.created.format("%Y-%m-%d %H:%M"),
-                        a.name
-                    );
+                    println!("{}  {}  {}", a.id, a.created.format("%Y-%m-%d %H:%M"), a.name);
                 }
             }
         }
@@ -164,11 +150,7 @@ async fn account(config: &Config, cmd: AccountCommand) -> anyhow::Result<()> {
 async fn api_key(config: &Config, cmd: ApiKeyCommand) -> anyhow::Result<()> {
     let store = open_store(config)?;
     match cmd {
-        ApiKeyCommand::Create {
-            account,
-            label,
-            json,
-        } => {
+        ApiKeyCommand::Create { account, label, json } => {
             let key = store.create_api_key(&AccountId(account), &label).await?;
             if json {
                 println!(
@@ -190,21 +172,14 @@ async fn api_key(config: &Config, cmd: ApiKeyCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::Value::Array(rows));
             } else {
                 for k in keys {
-                    let state = if k.revoked.is_some() {
-                        "revoked"
-                    } else {
-                        "active"
-                    };
+                    let state = if k.revoked.is_some() { "revoked" } else { "active" };
                     println!("{}  {}…  {:<8} {}", k.id, k.prefix, state, k.label);
                 }
             }
         }
         ApiKeyCommand::Revoke { key_id } => {
             let info = store.revoke_api_key(&KeyId(key_id)).await?;
-            println!(
-                "revoked key {} ({}…) of account {}",
-                info.id, info.prefix, info.account_id
-            );
+            println!("revoked key {} ({}…) of account {}", info.id, info.prefix, info.account_id);
         }
     }
     Ok(())

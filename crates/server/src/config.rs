@@ -39,8 +39,7 @@ pub fn load_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
         None if Path::new(DEFAULT_CONFIG_FILE).exists() => PathBuf::from(DEFAULT_CONFIG_FILE),
         None => return Ok(FileConfig::default()),
     };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading config file {}", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
 }
 
@@ -53,12 +52,8 @@ impl Config {
         log: Option<String>,
     ) -> Config {
         Config {
-            data_dir: data_dir
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-            http: http
-                .or(file.http)
-                .unwrap_or_else(|| DEFAULT_HTTP.parse().expect("valid default address")),
+            data_dir: data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            http: http.or(file.http).unwrap_or_else(|| DEFAULT_HTTP.parse().expect("valid default address")),
             log: log.or(file.log).unwrap_or_else(|| "info".into()),
         }
     }
@@ -70,8 +65,7 @@ mod tests {
 
     #[test]
     fn precedence_is_flag_then_file_then_default() {
-        let file: FileConfig =
-            toml::from_str("data_dir = \"/srv/wharf\"\nhttp = \"0.0.0.0:9000\"").unwrap();
+        let file: FileConfig = toml::from_str("data_dir = \"/srv/wharf\"\nhttp = \"0.0.0.0:9000\"").unwrap();
         let c = Config::resolve(file, None, Some("127.0.0.1:1".parse().unwrap()), None);
         assert_eq!(c.data_dir, PathBuf::from("/srv/wharf"));
         assert_eq!(c.http.port(), 1);

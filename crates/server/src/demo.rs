@@ -41,18 +41,10 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let store: Arc<dyn Store> = Arc::new(sqlite);
 
-    let existing = store
-        .list_accounts()
-        .await?
-        .into_iter()
-        .find(|a| a.name == DEMO_ACCOUNT);
+    let existing = store.list_accounts().await?.into_iter().find(|a| a.name == DEMO_ACCOUNT);
     let account = match existing {
         Some(a) => {
-            println!(
-                "Reusing the demo account {} in {}",
-                a.id,
-                config.data_dir.display()
-            );
+            println!("Reusing the demo account {} in {}", a.id, config.data_dir.display());
             a
         }
         None => {
@@ -69,28 +61,14 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
     run_http(config, store).await
 }
 
-async fn load_shop(
-    store: &dyn Store,
-    account: &wharf_model::AccountId,
-    args: &DemoArgs,
-) -> anyhow::Result<()> {
+async fn load_shop(store: &dyn Store, account: &wharf_model::AccountId, args: &DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let shop = generate(&ShopSpec::new(
-        args.seed,
-        args.profiles,
-        args.events,
-        chrono::Utc::now(),
-    ));
+    let shop = generate(&ShopSpec::new(args.seed, args.profiles, args.events, chrono::Utc::now()));
     let total = shop.profiles.len() + shop.events.len();
     let mut done = 0;
     for chunk in shop.profiles.chunks(1_000) {
-        let batch = chunk
-            .iter()
-            .map(|w| BulkProfile {
-                write: w.clone(),
-                original: serde_json::Value::Null,
-            })
-            .collect();
+        let batch =
+            chunk.iter().map(|w| BulkProfile { write: Ok(w.clone()), original: serde_json::Value::Null }).collect();
         store.bulk_import_profiles(account, batch).await?;
         done += chunk.len();
         progress("profiles and events", done, total);
@@ -111,13 +89,9 @@ async fn load_shop(
 
 /// A one-line progress bar on stderr.
 pub fn progress(what: &str, done: usize, total: usize) {
-    let pct = if total == 0 { 100 } else { done * 100 / total };
+    let pct = (done * 100).checked_div(total).unwrap_or(100);
     let filled = pct / 4;
-    eprint!(
-        "\r  [{}{}] {pct:>3}% {done}/{total} {what}",
-        "#".repeat(filled),
-        " ".repeat(25 - filled)
-    );
+    eprint!("\r  [{}{}] {pct:>3}% {done}/{total} {what}", "#".repeat(filled), " ".repeat(25 - filled));
     let _ = std::io::stderr().flush();
 }
 

@@ -11,20 +11,16 @@ use wharf_store::{SqliteStore, Store};
 use crate::config::Config;
 
 pub fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 /// Holds the data dir's lock file for as long as it lives: one server per data dir.
 pub struct DataDirLock(#[allow(dead_code)] File);
 
 pub fn lock_data_dir(config: &Config) -> anyhow::Result<DataDirLock> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let path = config.data_dir.join("wharf.lock");
     let file = File::options()
         .create(true)
@@ -32,12 +28,7 @@ pub fn lock_data_dir(config: &Config) -> anyhow::Result<DataDirLock> {
         .write(true)
         .open(&path)
         .with_context(|| format!("opening {}", path.display()))?;
-    file.try_lock().map_err(|_| {
-        anyhow::anyhow!(
-            "another wharf server is using {}",
-            config.data_dir.display()
-        )
-    })?;
+    file.try_lock().map_err(|_| anyhow::anyhow!("another wharf server is using {}", config.data_dir.display()))?;
     Ok(DataDirLock(file))
 }
 
@@ -54,15 +45,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// Serves the router on the configured address until SIGINT or SIGTERM.
 pub async fn run_http(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let state = AppState::new(store, Arc::new(SystemClock));
-    let listener = tokio::net::TcpListener::bind(config.http)
-        .await
-        .with_context(|| format!("binding {}", config.http))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.http).await.with_context(|| format!("binding {}", config.http))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "wharf listening");
     eprintln!("wharf listening on http://{addr}");
-    axum::serve(listener, wharf_api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, wharf_api::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("wharf stopped");
     Ok(())
 }

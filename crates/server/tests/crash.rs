@@ -13,11 +13,7 @@ use std::time::{Duration, Instant};
 const WHARF: &str = env!("CARGO_BIN_EXE_wharf");
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// One HTTP/1.1 request on a fresh connection; `None` when the server is unreachable or
@@ -34,22 +30,13 @@ fn request(port: u16, method: &str, path: &str, key: &str, body: &str) -> Option
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     let status = out.split(' ').nth(1)?.parse().ok()?;
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     Some((status, body))
 }
 
 fn start(data: &Path, port: u16) -> Child {
-    let child = Command::new(WHARF)
-        .args([
-            "--data-dir",
-            data.to_str().unwrap(),
-            "serve",
-            "--http",
-            &format!("127.0.0.1:{port}"),
-        ])
+    let mut child = Command::new(WHARF)
+        .args(["--data-dir", data.to_str().unwrap(), "serve", "--http", &format!("127.0.0.1:{port}")])
         .env("WHARF_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -62,27 +49,17 @@ fn start(data: &Path, port: u16) -> Child {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("wharf did not become healthy");
 }
 
 fn create_account(data: &Path) -> String {
     let out = Command::new(WHARF)
-        .args([
-            "--data-dir",
-            data.to_str().unwrap(),
-            "account",
-            "create",
-            "--name",
-            "crash",
-            "--json",
-        ])
+        .args(["--data-dir", data.to_str().unwrap(), "account", "create", "--name", "crash", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["api_key"].as_str().unwrap().to_string()
 }
@@ -105,24 +82,12 @@ fn stored_unique_ids(port: u16, key: &str) -> HashMap<String, usize> {
         assert_eq!(status, 200, "{body}");
         let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
         for e in doc["data"].as_array().unwrap() {
-            *seen
-                .entry(
-                    e["attributes"]["event_properties"]["$event_id"]
-                        .as_str()
-                        .unwrap()
-                        .to_string(),
-                )
-                .or_insert(0) += 1;
+            *seen.entry(e["attributes"]["event_properties"]["$event_id"].as_str().unwrap().to_string()).or_insert(0) +=
+                1;
         }
         match doc["links"]["next"].as_str() {
             Some(next) => {
-                path = next
-                    .split_once("127.0.0.1")
-                    .unwrap()
-                    .1
-                    .split_once('/')
-                    .map(|(_, p)| format!("/{p}"))
-                    .unwrap()
+                path = next.split_once("127.0.0.1").unwrap().1.split_once('/').map(|(_, p)| format!("/{p}")).unwrap()
             }
             None => return seen,
         }
@@ -144,8 +109,7 @@ fn every_acknowledged_event_survives_kill_9_exactly_once() {
         let count = Arc::new(AtomicUsize::new(0));
         let clients: Vec<_> = (0..6)
             .map(|c| {
-                let (stop, count, acked, key) =
-                    (stop.clone(), count.clone(), acked.clone(), key.clone());
+                let (stop, count, acked, key) = (stop.clone(), count.clone(), acked.clone(), key.clone());
                 std::thread::spawn(move || {
                     let client = round * 100 + c;
                     let mut n = 0;
@@ -185,17 +149,10 @@ fn every_acknowledged_event_survives_kill_9_exactly_once() {
     server.wait().unwrap();
 
     let acked = acked.lock().unwrap();
-    assert!(
-        acked.len() >= 150 + 270 + 390,
-        "enough load reached the server: {}",
-        acked.len()
-    );
+    assert!(acked.len() >= 150 + 270 + 390, "enough load reached the server: {}", acked.len());
     let missing: Vec<_> = acked.iter().filter(|u| !stored.contains_key(*u)).collect();
     assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
     let twice: Vec<_> = stored.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "stored more than once: {twice:?}");
-    assert!(
-        stored.len() <= sent_total + 18,
-        "nothing appears that was never sent"
-    );
+    assert!(stored.len() <= sent_total + 18, "nothing appears that was never sent");
 }

@@ -19,14 +19,8 @@ pub async fn run_all(store: &dyn Store) {
 
 fn by_email(email: &str) -> ProfileWrite {
     ProfileWrite {
-        identifiers: ProfileIdentifiers {
-            email: Some(email.into()),
-            ..Default::default()
-        },
-        changes: ProfileChanges {
-            email: Patch::Set(email.into()),
-            ..Default::default()
-        },
+        identifiers: ProfileIdentifiers { email: Some(email.into()), ..Default::default() },
+        changes: ProfileChanges { email: Patch::Set(email.into()), ..Default::default() },
     }
 }
 
@@ -47,28 +41,14 @@ async fn accounts_and_keys(store: &dyn Store) {
     let a = store.create_account("keys").await.unwrap();
     let key = store.create_api_key(&a.id, "default").await.unwrap();
     assert!(key.secret.starts_with("pk_"));
-    assert_eq!(
-        store.authenticate(&key.secret).await.unwrap(),
-        Some(a.id.clone())
-    );
+    assert_eq!(store.authenticate(&key.secret).await.unwrap(), Some(a.id.clone()));
     assert_eq!(store.authenticate("pk_unknown").await.unwrap(), None);
     store.revoke_api_key(&key.info.id).await.unwrap();
-    assert_eq!(
-        store.authenticate(&key.secret).await.unwrap(),
-        None,
-        "a revoked key must not authenticate"
-    );
+    assert_eq!(store.authenticate(&key.secret).await.unwrap(), None, "a revoked key must not authenticate");
     let keys = store.list_api_keys(&a.id).await.unwrap();
     assert_eq!(keys.len(), 1);
     assert!(keys[0].revoked.is_some());
-    assert!(
-        store
-            .list_accounts()
-            .await
-            .unwrap()
-            .iter()
-            .any(|x| x.id == a.id)
-    );
+    assert!(store.list_accounts().await.unwrap().iter().any(|x| x.id == a.id));
 }
 
 async fn profile_upsert_semantics(store: &dyn Store) {
@@ -83,25 +63,15 @@ async fn profile_upsert_semantics(store: &dyn Store) {
     let (p2, created) = store.upsert_profile(&a, w).await.unwrap();
     assert!(!created);
     assert_eq!(p2.id, p.id);
-    assert_eq!(
-        p2.first_name.as_deref(),
-        Some("Ana"),
-        "absent fields are left unchanged"
-    );
+    assert_eq!(p2.first_name.as_deref(), Some("Ana"), "absent fields are left unchanged");
     assert_eq!(p2.last_name, None, "null clears");
-    let err = store
-        .create_profile(&a, by_email("ana@example.org"))
-        .await
-        .unwrap_err();
+    let err = store.create_profile(&a, by_email("ana@example.org")).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { existing, .. } if existing == p.id));
 }
 
 async fn identity_conflicts(store: &dyn Store) {
     let a = store.create_account("identity").await.unwrap().id;
-    let (pa, _) = store
-        .upsert_profile(&a, by_email("a@example.org"))
-        .await
-        .unwrap();
+    let (pa, _) = store.upsert_profile(&a, by_email("a@example.org")).await.unwrap();
     let mut w = by_email("b@example.org");
     w.identifiers.phone_number = Some("+15005550006".into());
     w.changes.phone_number = Patch::Set("+15005550006".into());
@@ -118,16 +88,7 @@ async fn identity_conflicts(store: &dyn Store) {
     assert_eq!(store.create_events(&a, vec![ev]).await.unwrap().stored, 1);
     let pa2 = store.get_profile(&a, &pa.id).await.unwrap().unwrap();
     assert_eq!(pa2.phone_number, None);
-    assert_eq!(
-        store
-            .get_profile(&a, &pb.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .phone_number
-            .as_deref(),
-        Some("+15005550006")
-    );
+    assert_eq!(store.get_profile(&a, &pb.id).await.unwrap().unwrap().phone_number.as_deref(), Some("+15005550006"));
 }
 
 async fn event_dedup_and_sequence(store: &dyn Store) {
@@ -146,71 +107,29 @@ async fn event_dedup_and_sequence(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!((out.stored, out.duplicates), (3, 2));
-    let page = store
-        .list_events(&a, ListQuery::all(Resource::Events))
-        .await
-        .unwrap();
+    let page = store.list_events(&a, ListQuery::all(Resource::Events)).await.unwrap();
     assert_eq!(page.items.len(), 3);
-    let metrics = store
-        .list_metrics(&a, ListQuery::all(Resource::Metrics))
-        .await
-        .unwrap();
+    let metrics = store.list_metrics(&a, ListQuery::all(Resource::Metrics)).await.unwrap();
     assert_eq!(metrics.items.len(), 2);
-    let profiles = store
-        .list_profiles(&a, ListQuery::all(Resource::Profiles))
-        .await
-        .unwrap();
+    let profiles = store.list_profiles(&a, ListQuery::all(Resource::Profiles)).await.unwrap();
     assert_eq!(profiles.items.len(), 1);
-    assert_eq!(
-        profiles.items[0].last_event_date.map(|t| t.timestamp()),
-        Some(1_700_000_000)
-    );
+    assert_eq!(profiles.items[0].last_event_date.map(|t| t.timestamp()), Some(1_700_000_000));
     // A failing write stores nothing: an unknown profile id in the second event.
     let mut bad = event("f@example.org", "Placed Order", Some("u9"), 1_700_000_000);
-    bad.profile.identifiers = ProfileIdentifiers {
-        id: Some(wharf_model::ProfileId("01NOPE".into())),
-        ..Default::default()
-    };
+    bad.profile.identifiers =
+        ProfileIdentifiers { id: Some(wharf_model::ProfileId("01NOPE".into())), ..Default::default() };
     let err = store
-        .create_events(
-            &a,
-            vec![
-                event("g@example.org", "Placed Order", Some("u8"), 1_700_000_000),
-                bad,
-            ],
-        )
+        .create_events(&a, vec![event("g@example.org", "Placed Order", Some("u8"), 1_700_000_000), bad])
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, StoreError::UnknownProfile { position: 1, .. }),
-        "{err:?}"
-    );
-    assert_eq!(
-        store
-            .list_events(&a, ListQuery::all(Resource::Events))
-            .await
-            .unwrap()
-            .items
-            .len(),
-        3
-    );
-    assert_eq!(
-        store
-            .list_profiles(&a, ListQuery::all(Resource::Profiles))
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert!(matches!(err, StoreError::UnknownProfile { position: 1, .. }), "{err:?}");
+    assert_eq!(store.list_events(&a, ListQuery::all(Resource::Events)).await.unwrap().items.len(), 3);
+    assert_eq!(store.list_profiles(&a, ListQuery::all(Resource::Profiles)).await.unwrap().items.len(), 1);
 }
 
 async fn bulk_import_reports_conflicts(store: &dyn Store) {
     let a = store.create_account("bulk").await.unwrap().id;
-    store
-        .upsert_profile(&a, by_email("x@example.org"))
-        .await
-        .unwrap();
+    store.upsert_profile(&a, by_email("x@example.org")).await.unwrap();
     let mut phone = by_email("y@example.org");
     phone.identifiers.phone_number = Some("+15005550007".into());
     phone.changes.phone_number = Patch::Set("+15005550007".into());
@@ -221,46 +140,24 @@ async fn bulk_import_reports_conflicts(store: &dyn Store) {
         .bulk_import_profiles(
             &a,
             vec![
-                BulkProfile {
-                    write: by_email("z@example.org"),
-                    original: json!({"n": 0}),
-                },
-                BulkProfile {
-                    write: conflicting,
-                    original: json!({"n": 1}),
-                },
+                BulkProfile { write: Ok(by_email("z@example.org")), original: json!({"n": 0}) },
+                BulkProfile { write: Ok(conflicting), original: json!({"n": 1}) },
             ],
         )
         .await
         .unwrap();
-    assert_eq!(
-        (job.total_count, job.completed_count, job.failed_count),
-        (2, 1, 1)
-    );
-    let errors = store
-        .list_import_errors(&a, &job.id, None, 100)
-        .await
-        .unwrap();
+    assert_eq!((job.total_count, job.completed_count, job.failed_count), (2, 1, 1));
+    let errors = store.list_import_errors(&a, &job.id, None, 100).await.unwrap();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].index, 1);
     assert_eq!(errors[0].original_payload, json!({"n": 1}));
-    assert_eq!(
-        store.get_import_job(&a, &job.id).await.unwrap().unwrap(),
-        job
-    );
+    assert_eq!(store.get_import_job(&a, &job.id).await.unwrap().unwrap(), job);
 }
 
 async fn pagination_visits_every_row_once(store: &dyn Store) {
     let a = store.create_account("pages").await.unwrap().id;
     let events: Vec<NewEvent> = (0..57)
-        .map(|i| {
-            event(
-                &format!("p{}@example.org", i % 7),
-                "M",
-                Some(&format!("u{i}")),
-                1_700_000_000 + (i % 5),
-            )
-        })
+        .map(|i| event(&format!("p{}@example.org", i % 7), "M", Some(&format!("u{i}")), 1_700_000_000 + (i % 5)))
         .collect();
     store.create_events(&a, events).await.unwrap();
     for descending in [false, true] {
@@ -270,11 +167,7 @@ async fn pagination_visits_every_row_once(store: &dyn Store) {
         let mut seen = Vec::new();
         loop {
             let page = store.list_events(&a, q.clone()).await.unwrap();
-            seen.extend(
-                page.items
-                    .iter()
-                    .map(|e| (e.event.time, e.event.id.clone())),
-            );
+            seen.extend(page.items.iter().map(|e| (e.event.time, e.event.id.clone())));
             match page.next {
                 Some(c) => q.cursor = Some(c),
                 None => break,
@@ -292,59 +185,23 @@ async fn pagination_visits_every_row_once(store: &dyn Store) {
     q.conditions.push(Condition {
         field: "email",
         op: Op::Any,
-        value: Operand::List(vec![
-            Operand::Text("p1@example.org".into()),
-            Operand::Text("p2@example.org".into()),
-        ]),
+        value: Operand::List(vec![Operand::Text("p1@example.org".into()), Operand::Text("p2@example.org".into())]),
     });
     assert_eq!(store.list_profiles(&a, q).await.unwrap().items.len(), 2);
     let mut q = ListQuery::all(Resource::Events);
-    q.conditions.push(Condition {
-        field: "timestamp",
-        op: Op::GreaterOrEqual,
-        value: Operand::Int(1_700_000_004),
-    });
+    q.conditions.push(Condition { field: "timestamp", op: Op::GreaterOrEqual, value: Operand::Int(1_700_000_004) });
     assert_eq!(store.list_events(&a, q).await.unwrap().items.len(), 11);
 }
 
 async fn accounts_are_isolated(store: &dyn Store) {
     let a = store.create_account("iso-a").await.unwrap().id;
     let b = store.create_account("iso-b").await.unwrap().id;
-    let (pa, _) = store
-        .upsert_profile(&a, by_email("same@example.org"))
-        .await
-        .unwrap();
-    let (pb, created) = store
-        .upsert_profile(&b, by_email("same@example.org"))
-        .await
-        .unwrap();
-    assert!(
-        created,
-        "the same email in another account is another profile"
-    );
+    let (pa, _) = store.upsert_profile(&a, by_email("same@example.org")).await.unwrap();
+    let (pb, created) = store.upsert_profile(&b, by_email("same@example.org")).await.unwrap();
+    assert!(created, "the same email in another account is another profile");
     assert_ne!(pa.id, pb.id);
     assert!(store.get_profile(&b, &pa.id).await.unwrap().is_none());
-    store
-        .create_events(
-            &a,
-            vec![event("same@example.org", "M", None, 1_700_000_000)],
-        )
-        .await
-        .unwrap();
-    assert!(
-        store
-            .list_events(&b, ListQuery::all(Resource::Events))
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
-    assert!(
-        store
-            .list_metrics(&b, ListQuery::all(Resource::Metrics))
-            .await
-            .unwrap()
-            .items
-            .is_empty()
-    );
+    store.create_events(&a, vec![event("same@example.org", "M", None, 1_700_000_000)]).await.unwrap();
+    assert!(store.list_events(&b, ListQuery::all(Resource::Events)).await.unwrap().items.is_empty());
+    assert!(store.list_metrics(&b, ListQuery::all(Resource::Metrics)).await.unwrap().items.is_empty());
 }

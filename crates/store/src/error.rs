@@ -6,10 +6,7 @@ pub enum StoreError {
     NotFound(String),
     /// An identifier of the write already belongs to another profile.
     #[error("a profile with this {} already exists", .field.name())]
-    Conflict {
-        field: IdentifierField,
-        existing: ProfileId,
-    },
+    Conflict { field: IdentifierField, existing: ProfileId },
     /// A write names a profile id that does not exist; `position` is the write's index.
     #[error("no profile has id {id}")]
     UnknownProfile { position: usize, id: String },

@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 use wharf_model::query::{ListQuery, Page};
 use wharf_model::{
-    Account, AccountId, ApiKeyInfo, Event, ImportError, ImportJob, ImportJobId, KeyId, Metric,
-    NewEvent, Profile, ProfileId, ProfileWrite,
+    Account, AccountId, ApiKeyInfo, Event, ImportError, ImportJob, ImportJobId, KeyId, Metric, NewEvent, Profile,
+    ProfileId, ProfileWrite,
 };
 
 pub use error::StoreError;
@@ -32,10 +32,7 @@ pub struct NewApiKey {
 
 impl std::fmt::Debug for NewApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewApiKey")
-            .field("info", &self.info)
-            .field("secret", &"<redacted>")
-            .finish()
+        f.debug_struct("NewApiKey").field("info", &self.info).field("secret", &"<redacted>").finish()
     }
 }
 
@@ -55,12 +52,20 @@ pub struct EventWithMetric {
     pub metric: Metric,
 }
 
-/// One profile of a bulk import: the parsed write and the resource as it was sent,
-/// which import errors echo back.
+/// One profile of a bulk import: the parsed write (or why it could not be parsed) and the
+/// resource as it was sent, which import errors echo back.
 #[derive(Clone, Debug)]
 pub struct BulkProfile {
-    pub write: ProfileWrite,
+    pub write: std::result::Result<ProfileWrite, Rejected>,
     pub original: Value,
+}
+
+/// Why a profile of a bulk import was refused before it reached the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejected {
+    pub code: String,
+    pub detail: String,
+    pub pointer: String,
 }
 
 #[async_trait]
@@ -78,45 +83,25 @@ pub trait Store: Send + Sync + 'static {
     async fn authenticate(&self, secret: &str) -> Result<Option<AccountId>>;
 
     // Writes. Each call is atomic.
-    async fn create_events(
-        &self,
-        account: &AccountId,
-        events: Vec<NewEvent>,
-    ) -> Result<EventsOutcome>;
+    async fn create_events(&self, account: &AccountId, events: Vec<NewEvent>) -> Result<EventsOutcome>;
     /// Creates a profile; [`StoreError::Conflict`] if any identifier is taken.
     async fn create_profile(&self, account: &AccountId, write: ProfileWrite) -> Result<Profile>;
     /// Creates or updates by identity resolution; `true` when created.
-    async fn upsert_profile(
-        &self,
-        account: &AccountId,
-        write: ProfileWrite,
-    ) -> Result<(Profile, bool)>;
+    async fn upsert_profile(&self, account: &AccountId, write: ProfileWrite) -> Result<(Profile, bool)>;
     /// Updates the profile `write.identifiers.id`.
     async fn update_profile(&self, account: &AccountId, write: ProfileWrite) -> Result<Profile>;
     /// Imports profiles one by one; a profile that cannot be imported becomes an import
     /// error of the job and the others still import. The job is complete on return.
-    async fn bulk_import_profiles(
-        &self,
-        account: &AccountId,
-        profiles: Vec<BulkProfile>,
-    ) -> Result<ImportJob>;
+    async fn bulk_import_profiles(&self, account: &AccountId, profiles: Vec<BulkProfile>) -> Result<ImportJob>;
 
     // Reads.
     async fn get_profile(&self, account: &AccountId, id: &ProfileId) -> Result<Option<Profile>>;
     async fn list_profiles(&self, account: &AccountId, query: ListQuery) -> Result<Page<Profile>>;
     async fn get_event(&self, account: &AccountId, id: &str) -> Result<Option<EventWithMetric>>;
-    async fn list_events(
-        &self,
-        account: &AccountId,
-        query: ListQuery,
-    ) -> Result<Page<EventWithMetric>>;
+    async fn list_events(&self, account: &AccountId, query: ListQuery) -> Result<Page<EventWithMetric>>;
     async fn get_metric(&self, account: &AccountId, id: &str) -> Result<Option<Metric>>;
     async fn list_metrics(&self, account: &AccountId, query: ListQuery) -> Result<Page<Metric>>;
-    async fn get_import_job(
-        &self,
-        account: &AccountId,
-        id: &ImportJobId,
-    ) -> Result<Option<ImportJob>>;
+    async fn get_import_job(&self, account: &AccountId, id: &ImportJobId) -> Result<Option<ImportJob>>;
     async fn list_import_errors(
         &self,
         account: &AccountId,

@@ -1,9 +1,9 @@
 //! The word lists the generator draws from.
 
 pub const FIRST_NAMES: &[&str] = &[
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas",
-    "Mia", "Mateo", "Amelia", "Ethan", "Harper", "Ana", "Sarah", "Henry", "Maya", "Leo", "Chloe",
-    "Daniel", "Zoe", "Samuel", "Priya", "Wei", "Fatima", "Diego", "Yuki", "Omar",
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas", "Mia", "Mateo",
+    "Amelia", "Ethan", "Harper", "Ana", "Sarah", "Henry", "Maya", "Leo", "Chloe", "Daniel", "Zoe", "Samuel", "Priya",
+    "Wei", "Fatima", "Diego", "Yuki", "Omar",
 ];
 
 pub const LAST_NAMES: &[&str] = &[
@@ -37,25 +37,11 @@ pub const LAST_NAMES: &[&str] = &[
     "Costa",
 ];
 
-pub const EMAIL_DOMAINS: &[&str] = &[
-    "example.com",
-    "example.org",
-    "example.net",
-    "mail.example.com",
-    "shopper.example",
-];
+pub const EMAIL_DOMAINS: &[&str] =
+    &["example.com", "example.org", "example.net", "mail.example.com", "shopper.example"];
 
-pub const STREETS: &[&str] = &[
-    "Main St",
-    "Oak Ave",
-    "Franklin St",
-    "Maple Dr",
-    "Cedar Ln",
-    "Park Blvd",
-    "Elm St",
-    "Washington Ave",
-    "Lake Rd",
-];
+pub const STREETS: &[&str] =
+    &["Main St", "Oak Ave", "Franklin St", "Maple Dr", "Cedar Ln", "Park Blvd", "Elm St", "Washington Ave", "Lake Rd"];
 
 pub struct City {
     pub name: &'static str,
@@ -160,15 +146,7 @@ pub const CITIES: &[City] = &[
     },
 ];
 
-pub const CATEGORIES: &[&str] = &[
-    "Coffee",
-    "Tea",
-    "Brewing Gear",
-    "Mugs",
-    "Gift Cards",
-    "Subscriptions",
-    "Snacks",
-];
+pub const CATEGORIES: &[&str] = &["Coffee", "Tea", "Brewing Gear", "Mugs", "Gift Cards", "Subscriptions", "Snacks"];
 
 pub struct Product {
     pub id: &'static str,
@@ -178,94 +156,23 @@ pub struct Product {
 }
 
 pub const PRODUCTS: &[Product] = &[
-    Product {
-        id: "1001",
-        name: "Ethiopia Yirgacheffe 12oz",
-        price: 18.5,
-        category: "Coffee",
-    },
-    Product {
-        id: "1002",
-        name: "Colombia Huila 12oz",
-        price: 16.0,
-        category: "Coffee",
-    },
-    Product {
-        id: "1003",
-        name: "House Espresso Blend 2lb",
-        price: 38.0,
-        category: "Coffee",
-    },
-    Product {
-        id: "1004",
-        name: "Decaf Swiss Water 12oz",
-        price: 17.0,
-        category: "Coffee",
-    },
-    Product {
-        id: "2001",
-        name: "Jasmine Green Tea",
-        price: 12.0,
-        category: "Tea",
-    },
-    Product {
-        id: "2002",
-        name: "Earl Grey Loose Leaf",
-        price: 11.5,
-        category: "Tea",
-    },
-    Product {
-        id: "3001",
-        name: "Pour-Over Dripper",
-        price: 29.0,
-        category: "Brewing Gear",
-    },
-    Product {
-        id: "3002",
-        name: "Burr Grinder",
-        price: 149.0,
-        category: "Brewing Gear",
-    },
-    Product {
-        id: "3003",
-        name: "Gooseneck Kettle",
-        price: 69.0,
-        category: "Brewing Gear",
-    },
-    Product {
-        id: "4001",
-        name: "Stoneware Mug",
-        price: 22.0,
-        category: "Mugs",
-    },
-    Product {
-        id: "5001",
-        name: "Gift Card $50",
-        price: 50.0,
-        category: "Gift Cards",
-    },
-    Product {
-        id: "6001",
-        name: "Monthly Coffee Subscription",
-        price: 32.0,
-        category: "Subscriptions",
-    },
-    Product {
-        id: "7001",
-        name: "Dark Chocolate Bar",
-        price: 6.5,
-        category: "Snacks",
-    },
+    Product { id: "1001", name: "Ethiopia Yirgacheffe 12oz", price: 18.5, category: "Coffee" },
+    Product { id: "1002", name: "Colombia Huila 12oz", price: 16.0, category: "Coffee" },
+    Product { id: "1003", name: "House Espresso Blend 2lb", price: 38.0, category: "Coffee" },
+    Product { id: "1004", name: "Decaf Swiss Water 12oz", price: 17.0, category: "Coffee" },
+    Product { id: "2001", name: "Jasmine Green Tea", price: 12.0, category: "Tea" },
+    Product { id: "2002", name: "Earl Grey Loose Leaf", price: 11.5, category: "Tea" },
+    Product { id: "3001", name: "Pour-Over Dripper", price: 29.0, category: "Brewing Gear" },
+    Product { id: "3002", name: "Burr Grinder", price: 149.0, category: "Brewing Gear" },
+    Product { id: "3003", name: "Gooseneck Kettle", price: 69.0, category: "Brewing Gear" },
+    Product { id: "4001", name: "Stoneware Mug", price: 22.0, category: "Mugs" },
+    Product { id: "5001", name: "Gift Card $50", price: 50.0, category: "Gift Cards" },
+    Product { id: "6001", name: "Monthly Coffee Subscription", price: 32.0, category: "Subscriptions" },
+    Product { id: "7001", name: "Dark Chocolate Bar", price: 6.5, category: "Snacks" },
 ];
 
-pub const CAMPAIGNS: &[&str] = &[
-    "Welcome Series #1",
-    "Spring Sale",
-    "New Arrivals",
-    "Abandoned Cart",
-    "Win-Back",
-    "VIP Early Access",
-];
+pub const CAMPAIGNS: &[&str] =
+    &["Welcome Series #1", "Spring Sale", "New Arrivals", "Abandoned Cart", "Win-Back", "VIP Early Access"];
 
 pub const SUBJECTS: &[&str] = &[
     "Welcome to the roastery",

@@ -10,9 +10,7 @@ pub mod wire;
 use chrono::TimeDelta;
 use serde_json::{Map, Value, json};
 use wharf_model::profile::LocationChanges;
-use wharf_model::{
-    Integration, NewEvent, Patch, ProfileChanges, ProfileIdentifiers, ProfileWrite, Timestamp,
-};
+use wharf_model::{Integration, NewEvent, Patch, ProfileChanges, ProfileIdentifiers, ProfileWrite, Timestamp};
 
 pub use rng::Rng;
 
@@ -29,13 +27,7 @@ pub struct ShopSpec {
 
 impl ShopSpec {
     pub fn new(seed: u64, profiles: usize, events: usize, end: Timestamp) -> Self {
-        ShopSpec {
-            seed,
-            profiles,
-            events,
-            days: 180,
-            end,
-        }
+        ShopSpec { seed, profiles, events, days: 180, end }
     }
 }
 
@@ -51,49 +43,23 @@ pub fn profile(rng: &mut Rng, n: usize) -> ProfileWrite {
     let first = *rng.pick(catalog::FIRST_NAMES);
     let last = *rng.pick(catalog::LAST_NAMES);
     let domain = *rng.pick(catalog::EMAIL_DOMAINS);
-    let email = format!(
-        "{}.{}{}@{}",
-        first.to_lowercase(),
-        last.to_lowercase(),
-        n,
-        domain
-    );
+    let email = format!("{}.{}{}@{}", first.to_lowercase(), last.to_lowercase(), n, domain);
     let city = rng.pick(catalog::CITIES);
     let phone = format!("+1{}{:07}", city.area_code, 2_000_000 + (n % 7_999_999));
     let has_phone = rng.chance(0.6);
     let mut properties: Vec<(String, Patch<Value>)> = vec![
-        (
-            "Loyalty Tier".into(),
-            Patch::Set(json!(rng.pick(&["Bronze", "Silver", "Gold", "Platinum"]))),
-        ),
-        (
-            "Favorite Category".into(),
-            Patch::Set(json!(rng.pick(catalog::CATEGORIES))),
-        ),
-        (
-            "Accepts Marketing".into(),
-            Patch::Set(json!(rng.chance(0.7))),
-        ),
+        ("Loyalty Tier".into(), Patch::Set(json!(rng.pick(&["Bronze", "Silver", "Gold", "Platinum"])))),
+        ("Favorite Category".into(), Patch::Set(json!(rng.pick(catalog::CATEGORIES)))),
+        ("Accepts Marketing".into(), Patch::Set(json!(rng.chance(0.7)))),
         (
             "Signup Source".into(),
-            Patch::Set(json!(rng.pick(&[
-                "Checkout",
-                "Popup",
-                "Footer Form",
-                "Instagram",
-                "Referral"
-            ]))),
+            Patch::Set(json!(rng.pick(&["Checkout", "Popup", "Footer Form", "Instagram", "Referral"]))),
         ),
     ];
     if rng.chance(0.3) {
         properties.push((
             "Birthday".into(),
-            Patch::Set(json!(format!(
-                "19{:02}-{:02}-{:02}",
-                60 + rng.below(45),
-                1 + rng.below(12),
-                1 + rng.below(28)
-            ))),
+            Patch::Set(json!(format!("19{:02}-{:02}-{:02}", 60 + rng.below(45), 1 + rng.below(12), 1 + rng.below(28)))),
         ));
     }
     ProfileWrite {
@@ -104,20 +70,12 @@ pub fn profile(rng: &mut Rng, n: usize) -> ProfileWrite {
         },
         changes: ProfileChanges {
             email: Patch::Set(email),
-            phone_number: if has_phone {
-                Patch::Set(phone)
-            } else {
-                Patch::Absent
-            },
+            phone_number: if has_phone { Patch::Set(phone) } else { Patch::Absent },
             first_name: Patch::Set(first.into()),
             last_name: Patch::Set(last.into()),
             locale: Patch::Set("en-US".into()),
             location: LocationChanges {
-                address1: Patch::Set(format!(
-                    "{} {}",
-                    1 + rng.below(9_000),
-                    rng.pick(catalog::STREETS)
-                )),
+                address1: Patch::Set(format!("{} {}", 1 + rng.below(9_000), rng.pick(catalog::STREETS))),
                 city: Patch::Set(city.name.into()),
                 region: Patch::Set(city.region.into()),
                 country: Patch::Set("United States".into()),
@@ -135,20 +93,10 @@ pub fn profile(rng: &mut Rng, n: usize) -> ProfileWrite {
 
 /// Identifies an existing synthetic customer by email only, as storefront events do.
 fn by_email(p: &ProfileWrite) -> ProfileWrite {
-    let email = p
-        .identifiers
-        .email
-        .clone()
-        .expect("synthetic profiles have emails");
+    let email = p.identifiers.email.clone().expect("synthetic profiles have emails");
     ProfileWrite {
-        identifiers: ProfileIdentifiers {
-            email: Some(email.clone()),
-            ..Default::default()
-        },
-        changes: ProfileChanges {
-            email: Patch::Set(email),
-            ..Default::default()
-        },
+        identifiers: ProfileIdentifiers { email: Some(email.clone()), ..Default::default() },
+        changes: ProfileChanges { email: Patch::Set(email), ..Default::default() },
     }
 }
 
@@ -179,61 +127,27 @@ pub fn event(rng: &mut Rng, seed: u64, n: usize, who: &ProfileWrite, time: Times
                        "Categories": [p.category], "ImageURL": format!("https://cdn.example-shop.com/p/{}.jpg", p.id)})
             })
             .collect();
-        let total: f64 = items
-            .iter()
-            .map(|i| i["RowTotal"].as_f64().unwrap_or(0.0))
-            .sum();
+        let total: f64 = items.iter().map(|i| i["RowTotal"].as_f64().unwrap_or(0.0)).sum();
         let total = (total * 100.0).round() / 100.0;
         amount = Some(total);
         props.insert("OrderId".into(), json!(format!("#{}", 100_000 + n)));
-        props.insert(
-            "ItemNames".into(),
-            json!(
-                items
-                    .iter()
-                    .map(|i| i["ProductName"].clone())
-                    .collect::<Vec<_>>()
-            ),
-        );
+        props.insert("ItemNames".into(), json!(items.iter().map(|i| i["ProductName"].clone()).collect::<Vec<_>>()));
         props.insert("Item Count".into(), json!(count));
         props.insert("Items".into(), Value::Array(items));
-        props.insert(
-            "Source Name".into(),
-            json!(rng.pick(&["web", "shopify_draft_order", "pos"])),
-        );
+        props.insert("Source Name".into(), json!(rng.pick(&["web", "shopify_draft_order", "pos"])));
         if rng.chance(0.2) {
-            props.insert(
-                "DiscountCode".into(),
-                json!(rng.pick(&["WELCOME10", "SPRING20", "VIP15"])),
-            );
+            props.insert("DiscountCode".into(), json!(rng.pick(&["WELCOME10", "SPRING20", "VIP15"])));
         }
     } else if integration.name == "Klaviyo" {
         props.insert("Campaign Name".into(), json!(rng.pick(catalog::CAMPAIGNS)));
         props.insert("Subject".into(), json!(rng.pick(catalog::SUBJECTS)));
-        props.insert(
-            "Email Domain".into(),
-            json!(
-                who.identifiers
-                    .email
-                    .as_deref()
-                    .and_then(|e| e.split('@').nth(1))
-            ),
-        );
-        props.insert(
-            "Client Type".into(),
-            json!(rng.pick(&["Webmail", "Mobile", "Desktop"])),
-        );
-        props.insert(
-            "$message_interaction".into(),
-            json!(format!("msg-{}", rng.below(500))),
-        );
+        props.insert("Email Domain".into(), json!(who.identifiers.email.as_deref().and_then(|e| e.split('@').nth(1))));
+        props.insert("Client Type".into(), json!(rng.pick(&["Webmail", "Mobile", "Desktop"])));
+        props.insert("$message_interaction".into(), json!(format!("msg-{}", rng.below(500))));
         if name == "Clicked Email" {
             props.insert(
                 "URL".into(),
-                json!(format!(
-                    "https://example-shop.com/products/{}",
-                    rng.pick(catalog::PRODUCTS).id
-                )),
+                json!(format!("https://example-shop.com/products/{}", rng.pick(catalog::PRODUCTS).id)),
             );
         }
     } else {
@@ -242,10 +156,7 @@ pub fn event(rng: &mut Rng, seed: u64, n: usize, who: &ProfileWrite, time: Times
         props.insert("ProductID".into(), json!(p.id));
         props.insert("Price".into(), json!(p.price));
         props.insert("Categories".into(), json!([p.category]));
-        props.insert(
-            "URL".into(),
-            json!(format!("https://example-shop.com/products/{}", p.id)),
-        );
+        props.insert("URL".into(), json!(format!("https://example-shop.com/products/{}", p.id)));
     }
     NewEvent {
         profile: by_email(who),
@@ -309,8 +220,7 @@ mod tests {
                 assert!(phone.starts_with("+1") && phone.len() == 12, "{phone}");
             }
         }
-        let names: std::collections::BTreeSet<_> =
-            a.events.iter().map(|e| e.metric_name.as_str()).collect();
+        let names: std::collections::BTreeSet<_> = a.events.iter().map(|e| e.metric_name.as_str()).collect();
         assert!(names.len() >= 8, "a realistic mix of metrics: {names:?}");
         assert!(a.events.windows(2).all(|w| w[0].time <= w[1].time));
         assert!(a.events.iter().all(|e| e.time.unwrap() <= end));

@@ -47,11 +47,8 @@ pub fn profile_resource(p: &ProfileWrite) -> Value {
     if !loc.is_empty() {
         attrs.insert("location".into(), Value::Object(loc));
     }
-    let props: serde_json::Map<String, Value> = c
-        .properties
-        .iter()
-        .filter_map(|(k, v)| v.set_value().map(|v| (k.clone(), v.clone())))
-        .collect();
+    let props: serde_json::Map<String, Value> =
+        c.properties.iter().filter_map(|(k, v)| v.set_value().map(|v| (k.clone(), v.clone()))).collect();
     if !props.is_empty() {
         attrs.insert("properties".into(), Value::Object(props));
     }
@@ -62,10 +59,7 @@ fn event_attributes(e: &NewEvent) -> serde_json::Map<String, Value> {
     let mut a = serde_json::Map::new();
     a.insert("properties".into(), Value::Object(e.properties.clone()));
     if let Some(t) = e.time {
-        a.insert(
-            "time".into(),
-            json!(t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()),
-        );
+        a.insert("time".into(), json!(t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()));
     }
     if let Some(v) = e.value {
         a.insert("value".into(), json!(v));
@@ -80,20 +74,14 @@ fn event_attributes(e: &NewEvent) -> serde_json::Map<String, Value> {
     if e.integration.name != "API" {
         metric["service"] = json!(e.integration.name);
     }
-    a.insert(
-        "metric".into(),
-        json!({"data": {"type": "metric", "attributes": metric}}),
-    );
+    a.insert("metric".into(), json!({"data": {"type": "metric", "attributes": metric}}));
     a
 }
 
 /// A `POST /api/events` body.
 pub fn create_event_body(e: &NewEvent) -> Value {
     let mut a = event_attributes(e);
-    a.insert(
-        "profile".into(),
-        json!({"data": profile_resource(&e.profile)}),
-    );
+    a.insert("profile".into(), json!({"data": profile_resource(&e.profile)}));
     json!({"data": {"type": "event", "attributes": a}})
 }
 
@@ -110,10 +98,7 @@ pub fn bulk_create_body(events: &[NewEvent]) -> Value {
                 if let Some((p, list)) = current.take() {
                     groups.push(group(p, list));
                 }
-                current = Some((
-                    &e.profile,
-                    vec![json!({"type": "event", "attributes": event_attributes(e)})],
-                ));
+                current = Some((&e.profile, vec![json!({"type": "event", "attributes": event_attributes(e)})]));
             }
         }
     }
@@ -146,13 +131,10 @@ mod tests {
             let parsed = wharf_ingest::parse_create_event(&create_event_body(e), end).unwrap();
             assert_eq!(&parsed, e);
         }
-        let bulk =
-            wharf_ingest::parse_bulk_create_events(&bulk_create_body(&shop.events[..200]), end)
-                .unwrap();
+        let bulk = wharf_ingest::parse_bulk_create_events(&bulk_create_body(&shop.events[..200]), end).unwrap();
         assert_eq!(bulk.as_slice(), &shop.events[..200]);
-        let profiles =
-            wharf_ingest::parse_bulk_import_profiles(&bulk_import_body(&shop.profiles)).unwrap();
+        let profiles = wharf_ingest::parse_bulk_import_profiles(&bulk_import_body(&shop.profiles)).unwrap();
         assert_eq!(profiles.len(), shop.profiles.len());
-        assert_eq!(profiles[0].identifiers, shop.profiles[0].identifiers);
+        assert_eq!(profiles[0].as_ref().unwrap().identifiers, shop.profiles[0].identifiers);
     }
 }

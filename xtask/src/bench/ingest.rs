@@ -102,22 +102,14 @@ pub fn run(opts: &Opts) -> Result<()> {
     if !node_version.starts_with("v20.") {
         eprintln!("warning: peer spec says Node 20, found {node_version}");
     }
-    let wharf = if opts.peer_only {
-        None
-    } else {
-        Some(locate_wharf(opts, &root)?)
-    };
+    let wharf = if opts.peer_only { None } else { Some(locate_wharf(opts, &root)?) };
 
     // Rendering before any server starts keeps generation out of the measurements.
     let nonce = format!("b{:x}", std::process::id());
     let single = workload::single_events(4096, &nonce);
     let bulk = workload::bulk_events(if opts.smoke { 8 } else { 24 }, &nonce);
     // Every event must carry a patchable unique_id, or the server could de-dup.
-    if !single
-        .iter()
-        .chain(&bulk)
-        .all(|b| b.slot_count() as u64 == b.events)
-    {
+    if !single.iter().chain(&bulk).all(|b| b.slot_count() as u64 == b.events) {
         bail!("workload bug: unique_id slots do not match event counts");
     }
     let avg = |v: &[Body]| v.iter().map(Body::len).sum::<usize>() / v.len().max(1);
@@ -152,27 +144,16 @@ pub fn run(opts: &Opts) -> Result<()> {
         m1b_body_bytes: avg(&ctx.bulk),
     };
 
-    let benches: Vec<Which> = [Which::M1a, Which::M1b]
-        .into_iter()
-        .filter(|w| opts.only.is_none_or(|o| o == *w))
-        .collect();
-    let targets: &[Target] = if opts.peer_only {
-        &[Target::Peer]
-    } else {
-        &[Target::Ours, Target::Peer]
-    };
+    let benches: Vec<Which> =
+        [Which::M1a, Which::M1b].into_iter().filter(|w| opts.only.is_none_or(|o| o == *w)).collect();
+    let targets: &[Target] = if opts.peer_only { &[Target::Peer] } else { &[Target::Ours, Target::Peer] };
 
     let mut records = Vec::new();
     let mut failure = None;
     'outer: for round in 1..=opts.rounds {
         for &which in &benches {
             for &target in targets {
-                println!(
-                    "round {round}/{}: {} {} ...",
-                    opts.rounds,
-                    which.label(),
-                    target.label()
-                );
+                println!("round {round}/{}: {} {} ...", opts.rounds, which.label(), target.label());
                 match run_one(&ctx, round, which, target) {
                     Ok(recs) => {
                         for r in &recs {
@@ -181,11 +162,7 @@ pub fn run(opts: &Opts) -> Result<()> {
                         records.extend(recs);
                     }
                     Err(e) => {
-                        failure = Some(e.context(format!(
-                            "round {round} {} {}",
-                            which.label(),
-                            target.label()
-                        )));
+                        failure = Some(e.context(format!("round {round} {} {}", which.label(), target.label())));
                         break 'outer;
                     }
                 }
@@ -228,15 +205,10 @@ fn locate_wharf(opts: &Opts, root: &Path) -> Result<PathBuf> {
             bail!("cargo build --release -p wharf-server failed ({status})");
         }
     }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     let bin = target_dir.join("release/wharf");
     if !bin.is_file() {
-        bail!(
-            "{} not found (build it, pass --wharf PATH, or use --peer-only)",
-            bin.display()
-        );
+        bail!("{} not found (build it, pass --wharf PATH, or use --peer-only)", bin.display());
     }
     Ok(bin)
 }
@@ -273,22 +245,12 @@ fn start(ctx: &Ctx<'_>, target: Target, tag: &str) -> Result<Started> {
                 .output()
                 .context("run `wharf account create`")?;
             if !out.status.success() {
-                bail!(
-                    "`wharf account create` failed ({}): {}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                bail!("`wharf account create` failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
             }
             let api_key = parse_api_key(&out.stdout)?;
             let mut cmd = Command::new(bin);
-            cmd.arg("--data-dir")
-                .arg(data.path())
-                .args(["serve", "--http", &addr.to_string()]);
-            Ok(Started {
-                server: Server::spawn(target.label(), cmd, addr, log)?,
-                api_key,
-                data: Some(data),
-            })
+            cmd.arg("--data-dir").arg(data.path()).args(["serve", "--http", &addr.to_string()]);
+            Ok(Started { server: Server::spawn(target.label(), cmd, addr, log)?, api_key, data: Some(data) })
         }
     }
 }
@@ -302,10 +264,7 @@ fn parse_api_key(stdout: &[u8]) -> Result<String> {
         .find(|l| l.trim_start().starts_with('{'))
         .with_context(|| format!("no JSON in `account create` output: {text:?}"))?;
     let v: serde_json::Value = serde_json::from_str(line.trim())?;
-    v["api_key"]
-        .as_str()
-        .map(str::to_owned)
-        .with_context(|| format!("no api_key in {line}"))
+    v["api_key"].as_str().map(str::to_owned).with_context(|| format!("no api_key in {line}"))
 }
 
 fn headers(api_key: &str) -> Vec<(&'static str, String)> {
@@ -318,11 +277,7 @@ fn headers(api_key: &str) -> Vec<(&'static str, String)> {
 }
 
 fn run_one(ctx: &Ctx<'_>, round: usize, which: Which, target: Target) -> Result<Vec<RunRecord>> {
-    let tag = format!(
-        "r{round}-{}-{}",
-        which.label().to_lowercase(),
-        target.label()
-    );
+    let tag = format!("r{round}-{}-{}", which.label().to_lowercase(), target.label());
     let mut st = start(ctx, target, &tag)?;
     let addr = st.server.addr;
     let hdrs = headers(&st.api_key);
@@ -332,45 +287,22 @@ fn run_one(ctx: &Ctx<'_>, round: usize, which: Which, target: Target) -> Result<
         Which::M1b => (&ctx.bulk, BULK_PATH, ctx.opts.bulk_conns),
     };
     let reqs = loadgen::prepare(bodies, path, addr, &hdrs);
-    let spec = |pace, secs: f64, phase| RunSpec {
-        addr,
-        conns,
-        duration: Duration::from_secs_f64(secs),
-        pace,
-        phase,
-    };
-    let base = RunRecord {
-        round,
-        bench: which.label(),
-        target: target.label(),
-        ..RunRecord::default()
-    };
+    let spec = |pace, secs: f64, phase| RunSpec { addr, conns, duration: Duration::from_secs_f64(secs), pace, phase };
+    let base = RunRecord { round, bench: which.label(), target: target.label(), ..RunRecord::default() };
 
     // Warm-up: connections, allocator, JIT (Node), caches; results discarded.
     if ctx.opts.warmup > 0.0 {
         loadgen::run(spec(Pace::Closed, ctx.opts.warmup, 0), &reqs)?;
     }
     let mut out = Vec::new();
-    let sat = measured(
-        &mut st,
-        &reqs,
-        spec(Pace::Closed, ctx.opts.seconds, 1),
-        &base,
-        "saturated",
-    )?;
+    let sat = measured(&mut st, &reqs, spec(Pace::Closed, ctx.opts.seconds, 1), &base, "saturated")?;
     if which == Which::M1a {
         // p99 target is stated at half of saturation: pace at 50% of what
         // this very server just sustained.
         let rate = ctx.opts.rate.unwrap_or(sat.req_per_s * 0.5);
         out.push(sat);
         if rate > 0.0 {
-            let half = measured(
-                &mut st,
-                &reqs,
-                spec(Pace::Rate(rate), ctx.opts.seconds, 2),
-                &base,
-                "half-rate",
-            )?;
+            let half = measured(&mut st, &reqs, spec(Pace::Rate(rate), ctx.opts.seconds, 2), &base, "half-rate")?;
             out.push(half);
         }
     } else {
@@ -409,13 +341,11 @@ fn measured(
         Pace::Closed => None,
         Pace::Rate(r) => Some(r),
     };
-    Ok(
-        RunRecord::from_stats(base, kind, spec.conns, rate, &stats).with_cpu(
-            s1.cpu_s - s0.cpu_s,
-            c1.cpu_s - c0.cpu_s,
-            s1.peak_rss_kib,
-        ),
-    )
+    Ok(RunRecord::from_stats(base, kind, spec.conns, rate, &stats).with_cpu(
+        s1.cpu_s - s0.cpu_s,
+        c1.cpu_s - c0.cpu_s,
+        s1.peak_rss_kib,
+    ))
 }
 
 fn dir_size(p: &Path) -> u64 {

@@ -34,11 +34,7 @@ impl Body {
     pub fn new(json: String, events: u64) -> Self {
         let bytes = json.into_bytes();
         let slots = find_all(&bytes, SLOT_MARKER.as_bytes());
-        Self {
-            bytes,
-            slots,
-            events,
-        }
+        Self { bytes, slots, events }
     }
 
     pub fn len(&self) -> usize {
@@ -60,12 +56,7 @@ pub struct Prepared {
 
 /// Renders the full request bytes once per target (the API key differs per
 /// wharf instance, so heads cannot be shared across runs).
-pub fn prepare(
-    bodies: &[Body],
-    path: &str,
-    addr: SocketAddr,
-    headers: &[(&str, &str)],
-) -> Arc<Vec<Prepared>> {
+pub fn prepare(bodies: &[Body], path: &str, addr: SocketAddr, headers: &[(&str, &str)]) -> Arc<Vec<Prepared>> {
     let reqs = bodies
         .iter()
         .map(|b| {
@@ -77,11 +68,7 @@ pub fn prepare(
             let mut bytes = head.into_bytes();
             let off = bytes.len();
             bytes.extend_from_slice(&b.bytes);
-            Prepared {
-                bytes,
-                slots: b.slots.iter().map(|s| s + off).collect(),
-                events: b.events,
-            }
+            Prepared { bytes, slots: b.slots.iter().map(|s| s + off).collect(), events: b.events }
         })
         .collect();
     Arc::new(reqs)
@@ -195,9 +182,7 @@ pub fn run(spec: RunSpec, reqs: &Arc<Vec<Prepared>>) -> Result<RunStats> {
         .collect::<Result<_>>()?;
     let mut total = RunStats::default();
     for h in handles {
-        let w = h
-            .join()
-            .map_err(|_| anyhow::anyhow!("load thread panicked"))?;
+        let w = h.join().map_err(|_| anyhow::anyhow!("load thread panicked"))?;
         total.merge(w);
     }
     total.elapsed = start.elapsed();
@@ -207,13 +192,7 @@ pub fn run(spec: RunSpec, reqs: &Arc<Vec<Prepared>>) -> Result<RunStats> {
     Ok(total)
 }
 
-fn worker(
-    id: usize,
-    spec: RunSpec,
-    reqs: &[Prepared],
-    start: Instant,
-    deadline: Instant,
-) -> RunStats {
+fn worker(id: usize, spec: RunSpec, reqs: &[Prepared], start: Instant, deadline: Instant) -> RunStats {
     let mut st = RunStats::default();
     let mut conn: Option<Conn> = None;
     let mut scratch = Vec::new();
@@ -225,10 +204,7 @@ fn worker(
         Pace::Rate(r) => Some(Duration::from_secs_f64(spec.conns as f64 / r.max(1e-3))),
     };
     // Stagger paced connections evenly across one interval.
-    let mut next_send = start
-        + interval
-            .unwrap_or_default()
-            .mul_f64(id as f64 / spec.conns as f64);
+    let mut next_send = start + interval.unwrap_or_default().mul_f64(id as f64 / spec.conns as f64);
 
     loop {
         let intended = match interval {
@@ -273,9 +249,7 @@ fn worker(
             None => match Conn::connect(spec.addr) {
                 Ok(c) => conn.insert(c),
                 Err(e) => {
-                    *st.errors
-                        .entry(format!("connect: {}", e.kind()))
-                        .or_default() += 1;
+                    *st.errors.entry(format!("connect: {}", e.kind())).or_default() += 1;
                     // Back off so a dead server does not turn into a busy loop.
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
@@ -293,9 +267,7 @@ fn worker(
                         st.service_us.push(as_us(sent.elapsed()));
                     }
                 } else {
-                    *st.errors
-                        .entry(format!("HTTP {}", resp.status))
-                        .or_default() += 1;
+                    *st.errors.entry(format!("HTTP {}", resp.status)).or_default() += 1;
                     if st.error_samples.len() < MAX_ERROR_SAMPLES {
                         let body = String::from_utf8_lossy(&resp.body);
                         let body: String = body.chars().take(400).collect();
@@ -389,12 +361,7 @@ impl Conn {
         s.set_nodelay(true)?;
         s.set_read_timeout(Some(timeout))?;
         s.set_write_timeout(Some(timeout))?;
-        Ok(Self {
-            s,
-            buf: vec![0; 16 * 1024],
-            pos: 0,
-            end: 0,
-        })
+        Ok(Self { s, buf: vec![0; 16 * 1024], pos: 0, end: 0 })
     }
 
     fn roundtrip(&mut self, req: &[u8]) -> io::Result<Response> {
@@ -498,11 +465,7 @@ impl Conn {
                 }
                 close = true;
             }
-            return Ok(Response {
-                status: head.status,
-                body,
-                close,
-            });
+            return Ok(Response { status: head.status, body, close });
         }
     }
 
@@ -510,9 +473,7 @@ impl Conn {
         loop {
             let line = self.read_line()?;
             let size_hex = line.split(|&b| b == b';').next().unwrap_or_default();
-            let size_hex = std::str::from_utf8(size_hex)
-                .map_err(|_| bad("chunk size"))?
-                .trim();
+            let size_hex = std::str::from_utf8(size_hex).map_err(|_| bad("chunk size"))?.trim();
             let size = usize::from_str_radix(size_hex, 16).map_err(|_| bad("chunk size"))?;
             if size == 0 {
                 // Trailers, then the empty line ending the message.
@@ -544,10 +505,7 @@ fn parse_head(raw: &[u8]) -> io::Result<Head> {
     if !version.starts_with("HTTP/1.") {
         return Err(bad("not an HTTP/1.x response"));
     }
-    let status: u16 = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("bad status code"))?;
+    let status: u16 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(|| bad("bad status code"))?;
     let mut h = Head {
         status,
         content_length: None,
@@ -612,10 +570,7 @@ mod tests {
         ]);
         let mut c = Conn::connect(addr).unwrap();
         let r = c.roundtrip(b"POST / HTTP/1.1\r\n\r\n").unwrap();
-        assert_eq!(
-            (r.status, r.body.as_slice(), r.close),
-            (400, &b"hello world"[..], false)
-        );
+        assert_eq!((r.status, r.body.as_slice(), r.close), (400, &b"hello world"[..], false));
         let r = c.read_response().unwrap();
         assert_eq!((r.status, r.body.as_slice()), (202, &b"abc"[..]));
     }
@@ -635,17 +590,10 @@ mod tests {
 
     #[test]
     fn slots_are_patched() {
-        let b = Body::new(
-            format!("{{\"a\":\"x-{SLOT_MARKER}\",\"b\":\"{SLOT_MARKER}\"}}"),
-            2,
-        );
+        let b = Body::new(format!("{{\"a\":\"x-{SLOT_MARKER}\",\"b\":\"{SLOT_MARKER}\"}}"), 2);
         assert_eq!(b.slot_count(), 2);
         let mut v = b.bytes.clone();
         write_hex(&mut v[b.slots[1]..b.slots[1] + SLOT_LEN], 0xabc);
-        assert!(
-            String::from_utf8(v)
-                .unwrap()
-                .ends_with("\"0000000000000abc\"}")
-        );
+        assert!(String::from_utf8(v).unwrap().ends_with("\"0000000000000abc\"}"));
     }
 }

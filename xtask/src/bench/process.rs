@@ -21,10 +21,7 @@ impl TempDir {
     }
 
     pub fn new_in(parent: &Path, prefix: &str) -> Result<Self> {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let path = parent.join(format!("{prefix}-{}-{nanos:09}", std::process::id()));
         fs::create_dir_all(&path).with_context(|| format!("create {}", path.display()))?;
         Ok(Self(path))
@@ -57,18 +54,9 @@ impl Server {
     pub fn spawn(name: &str, mut cmd: Command, addr: SocketAddr, log: PathBuf) -> Result<Self> {
         let out = File::create(&log).with_context(|| format!("create {}", log.display()))?;
         let err = out.try_clone()?;
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err));
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("spawn {name}: {cmd:?}"))?;
-        let mut server = Self {
-            name: name.to_owned(),
-            addr,
-            child,
-            log,
-        };
+        cmd.stdin(Stdio::null()).stdout(Stdio::from(out)).stderr(Stdio::from(err));
+        let child = cmd.spawn().with_context(|| format!("spawn {name}: {cmd:?}"))?;
+        let mut server = Self { name: name.to_owned(), addr, child, log };
         server.wait_healthy(Duration::from_secs(30))?;
         Ok(server)
     }
@@ -82,37 +70,23 @@ impl Server {
         let mut last_err = String::from("no attempt");
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "{} exited during startup ({status}); log tail:\n{}",
-                    self.name,
-                    self.log_tail()
-                );
+                bail!("{} exited during startup ({status}); log tail:\n{}", self.name, self.log_tail());
             }
             match loadgen::get(self.addr, "/healthz", Duration::from_secs(2)) {
                 Ok((200, _)) => return Ok(()),
-                Ok((code, body)) => {
-                    last_err = format!("status {code}: {}", String::from_utf8_lossy(&body))
-                }
+                Ok((code, body)) => last_err = format!("status {code}: {}", String::from_utf8_lossy(&body)),
                 Err(e) => last_err = format!("{e:#}"),
             }
             // Poll interval, not a readiness guess: the loop is bounded by `deadline`.
             std::thread::sleep(Duration::from_millis(20));
         }
-        bail!(
-            "{} not healthy within {timeout:?} ({last_err}); log tail:\n{}",
-            self.name,
-            self.log_tail()
-        )
+        bail!("{} not healthy within {timeout:?} ({last_err}); log tail:\n{}", self.name, self.log_tail())
     }
 
     /// Fails if the server died (e.g. crashed under load).
     pub fn check_alive(&mut self) -> Result<()> {
         if let Some(status) = self.child.try_wait()? {
-            bail!(
-                "{} died ({status}); log tail:\n{}",
-                self.name,
-                self.log_tail()
-            );
+            bail!("{} died ({status}); log tail:\n{}", self.name, self.log_tail());
         }
         Ok(())
     }
@@ -134,10 +108,7 @@ impl Drop for Server {
             return;
         }
         // Graceful first so the server can close its store; std only offers SIGKILL.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .stderr(Stdio::null())
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.pid().to_string()]).stderr(Stdio::null()).status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -167,8 +138,7 @@ pub struct ProcCpu {
 
 impl ProcCpu {
     pub fn read(pid: u32) -> Result<Self> {
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat"))
-            .with_context(|| format!("read /proc/{pid}/stat"))?;
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("read /proc/{pid}/stat"))?;
         let ticks = parse_stat_ticks(&stat).context("parse /proc/PID/stat")?;
         let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         let peak_rss_kib = status
@@ -176,10 +146,7 @@ impl ProcCpu {
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
             .unwrap_or(0);
-        Ok(Self {
-            cpu_s: ticks as f64 / clk_tck() as f64,
-            peak_rss_kib,
-        })
+        Ok(Self { cpu_s: ticks as f64 / clk_tck() as f64, peak_rss_kib })
     }
 }
 

@@ -65,13 +65,7 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    pub fn from_stats(
-        base: &Self,
-        kind: &'static str,
-        conns: usize,
-        target_rate: Option<f64>,
-        s: &RunStats,
-    ) -> Self {
+    pub fn from_stats(base: &Self, kind: &'static str, conns: usize, target_rate: Option<f64>, s: &RunStats) -> Self {
         Self {
             kind,
             conns,
@@ -149,16 +143,8 @@ impl Spread {
         }
         v.sort_by(f64::total_cmp);
         let n = v.len();
-        let median = if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        };
-        Some(Self {
-            median,
-            min: v[0],
-            max: v[n - 1],
-        })
+        let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
+        Some(Self { median, min: v[0], max: v[n - 1] })
     }
 
     fn json(self) -> Value {
@@ -299,12 +285,7 @@ pub fn summarize(records: &[RunRecord]) -> Vec<SummaryRow> {
             let find = |round: usize, target: &str| {
                 records
                     .iter()
-                    .find(|r| {
-                        r.round == round
-                            && r.bench == d.bench
-                            && r.kind == d.kind
-                            && r.target == target
-                    })
+                    .find(|r| r.round == round && r.bench == d.bench && r.kind == d.kind && r.target == target)
                     .map(d.value)
             };
             let mut ours = Vec::new();
@@ -403,10 +384,7 @@ pub fn print(meta: &Meta, records: &[RunRecord], summary: &[SummaryRow]) {
             println!("errors (non-2xx responses and I/O failures):");
             any_err = true;
         }
-        println!(
-            "  round {} {} {} {}: {} errors {:?}",
-            r.round, r.bench, r.target, r.kind, r.errors, r.error_classes
-        );
+        println!("  round {} {} {} {}: {} errors {:?}", r.round, r.bench, r.target, r.kind, r.errors, r.error_classes);
         for sample in &r.error_samples {
             println!("    {sample}");
         }
@@ -502,12 +480,7 @@ fn fmt_spread(s: Option<Spread>, ratio: bool) -> String {
     match s {
         None => "-".into(),
         Some(s) if ratio => format!("{:.2}x [{:.2}, {:.2}]", s.median, s.min, s.max),
-        Some(s) => format!(
-            "{} [{}, {}]",
-            fmt_num(s.median),
-            fmt_num(s.min),
-            fmt_num(s.max)
-        ),
+        Some(s) => format!("{} [{}, {}]", fmt_num(s.median), fmt_num(s.min), fmt_num(s.max)),
     }
 }
 
@@ -516,14 +489,7 @@ mod tests {
     use super::*;
 
     fn rec(round: usize, target: &'static str, epc: f64) -> RunRecord {
-        RunRecord {
-            round,
-            bench: "M1a",
-            target,
-            kind: "saturated",
-            events_per_cpu_s: epc,
-            ..RunRecord::default()
-        }
+        RunRecord { round, bench: "M1a", target, kind: "saturated", events_per_cpu_s: epc, ..RunRecord::default() }
     }
 
     #[test]

@@ -14,44 +14,13 @@ const PROFILES: u64 = 5_000;
 pub const BULK_PROFILES_PER_REQ: usize = 100;
 pub const BULK_EVENTS_PER_PROFILE: usize = 10;
 
-const ADJ: &[&str] = &[
-    "Classic",
-    "Trail",
-    "Urban",
-    "Merino",
-    "Ultralight",
-    "Heritage",
-    "Everyday",
-    "Coastal",
-];
-const NOUN: &[&str] = &[
-    "Runner",
-    "Hoodie",
-    "Backpack",
-    "Socks",
-    "Rain Jacket",
-    "Beanie",
-    "Tote",
-    "Chino",
-];
-const CATEGORY: &[&str] = &[
-    "Footwear",
-    "Apparel",
-    "Bags",
-    "Accessories",
-    "Outdoor",
-    "Sale",
-    "New Arrivals",
-];
+const ADJ: &[&str] = &["Classic", "Trail", "Urban", "Merino", "Ultralight", "Heritage", "Everyday", "Coastal"];
+const NOUN: &[&str] = &["Runner", "Hoodie", "Backpack", "Socks", "Rain Jacket", "Beanie", "Tote", "Chino"];
+const CATEGORY: &[&str] = &["Footwear", "Apparel", "Bags", "Accessories", "Outdoor", "Sale", "New Arrivals"];
 const BRAND: &[&str] = &["Northwind", "Acme Outfitters", "Kestrel", "Bluebird & Co"];
 const DISCOUNT: &[&str] = &["", "SPRING10", "WELCOME15", "FREESHIP", "VIP20"];
-const BULK_METRICS: &[&str] = &[
-    "Viewed Product",
-    "Added to Cart",
-    "Started Checkout",
-    "Placed Order",
-    "Active on Site",
-];
+const BULK_METRICS: &[&str] =
+    &["Viewed Product", "Added to Cart", "Started Checkout", "Placed Order", "Active on Site"];
 
 /// Deterministic per-run nonce baked into every unique_id next to the slot.
 fn uid(nonce: &str, parts: &str) -> String {
@@ -66,12 +35,7 @@ fn time(rng: &mut Rng) -> String {
     // Spread over March 2026, second resolution, explicit UTC offset.
     let day = 1 + rng.below(28);
     let s = rng.below(86_400);
-    format!(
-        "2026-03-{day:02}T{:02}:{:02}:{:02}+00:00",
-        s / 3600,
-        s % 3600 / 60,
-        s % 60
-    )
+    format!("2026-03-{day:02}T{:02}:{:02}:{:02}+00:00", s / 3600, s % 3600 / 60, s % 60)
 }
 
 fn money(cents: u64) -> f64 {
@@ -206,10 +170,7 @@ pub fn bulk_events(pool: usize, nonce: &str) -> Vec<Body> {
             let doc = json!({"data": {"type": "event-bulk-create-job", "attributes": {
                 "events-bulk-create": {"data": groups},
             }}});
-            Body::new(
-                doc.to_string(),
-                (BULK_PROFILES_PER_REQ * BULK_EVENTS_PER_PROFILE) as u64,
-            )
+            Body::new(doc.to_string(), (BULK_PROFILES_PER_REQ * BULK_EVENTS_PER_PROFILE) as u64)
         })
         .collect()
 }

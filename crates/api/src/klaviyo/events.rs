@@ -10,53 +10,32 @@ use wharf_store::StoreError;
 use super::{Call, query, render};
 use crate::{ApiError, AppState, http};
 
-pub async fn create(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
+pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let call = Call::new(&state, &headers).await?;
     let doc = http::json_body(&headers, body).await?;
     let event = wharf_ingest::parse_create_event(&doc, state.clock.now())?;
-    let outcome = state
-        .store
-        .create_events(&call.account, vec![event])
-        .await
-        .map_err(|e| match e {
-            StoreError::UnknownProfile { id, .. } => ApiError::invalid_pointer(
-                "/data/attributes/profile/data/id",
-                format!("no profile has id '{id}'"),
-            ),
-            e => e.into(),
-        })?;
-    state
-        .metrics
-        .events_accepted(outcome.stored, outcome.duplicates);
+    let outcome = state.store.create_events(&call.account, vec![event]).await.map_err(|e| match e {
+        StoreError::UnknownProfile { id, .. } => {
+            ApiError::invalid_pointer("/data/attributes/profile/data/id", format!("no profile has id '{id}'"))
+        }
+        e => e.into(),
+    })?;
+    state.metrics.events_accepted(outcome.stored, outcome.duplicates);
     Ok(call.reply(StatusCode::ACCEPTED, None))
 }
 
-pub async fn bulk_create(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
+pub async fn bulk_create(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let call = Call::new(&state, &headers).await?;
     let doc = http::json_body(&headers, body).await?;
     let events = wharf_ingest::parse_bulk_create_events(&doc, state.clock.now())?;
-    let outcome = state
-        .store
-        .create_events(&call.account, events)
-        .await
-        .map_err(|e| match e {
-            StoreError::UnknownProfile { id, position } => ApiError::invalid_pointer(
-                "/data/attributes/events-bulk-create/data",
-                format!("event {position}: no profile has id '{id}'; nothing was stored"),
-            ),
-            e => e.into(),
-        })?;
-    state
-        .metrics
-        .events_accepted(outcome.stored, outcome.duplicates);
+    let outcome = state.store.create_events(&call.account, events).await.map_err(|e| match e {
+        StoreError::UnknownProfile { id, position } => ApiError::invalid_pointer(
+            "/data/attributes/events-bulk-create/data",
+            format!("event {position}: no profile has id '{id}'; nothing was stored"),
+        ),
+        e => e.into(),
+    })?;
+    state.metrics.events_accepted(outcome.stored, outcome.duplicates);
     Ok(call.reply(StatusCode::ACCEPTED, None))
 }
 
@@ -68,21 +47,9 @@ pub async fn list(
     let call = Call::new(&state, &headers).await?;
     let (q, fields) = query::parse_list(Resource::Events, raw.as_deref())?;
     let page = state.store.list_events(&call.account, q).await?;
-    let items = page
-        .items
-        .iter()
-        .map(|e| render::event(e, &call.base, &fields))
-        .collect();
-    Ok(call.reply(
-        StatusCode::OK,
-        Some(render::collection(
-            items,
-            &call.base,
-            "/api/events",
-            raw.as_deref(),
-            page.next,
-        )),
-    ))
+    let items = page.items.iter().map(|e| render::event(e, &call.base, &fields)).collect();
+    Ok(call
+        .reply(StatusCode::OK, Some(render::collection(items, &call.base, "/api/events", raw.as_deref(), page.next))))
 }
 
 pub async fn get_one(
@@ -98,8 +65,5 @@ pub async fn get_one(
         .get_event(&call.account, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("event '{id}' was not found")))?;
-    Ok(call.reply(
-        StatusCode::OK,
-        Some(render::document(render::event(&event, &call.base, &fields))),
-    ))
+    Ok(call.reply(StatusCode::OK, Some(render::document(render::event(&event, &call.base, &fields)))))
 }

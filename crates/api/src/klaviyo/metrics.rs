@@ -16,21 +16,9 @@ pub async fn list(
     let call = Call::new(&state, &headers).await?;
     let (q, fields) = query::parse_list(Resource::Metrics, raw.as_deref())?;
     let page = state.store.list_metrics(&call.account, q).await?;
-    let items = page
-        .items
-        .iter()
-        .map(|m| render::metric(m, &call.base, &fields))
-        .collect();
-    Ok(call.reply(
-        StatusCode::OK,
-        Some(render::collection(
-            items,
-            &call.base,
-            "/api/metrics",
-            raw.as_deref(),
-            page.next,
-        )),
-    ))
+    let items = page.items.iter().map(|m| render::metric(m, &call.base, &fields)).collect();
+    Ok(call
+        .reply(StatusCode::OK, Some(render::collection(items, &call.base, "/api/metrics", raw.as_deref(), page.next))))
 }
 
 pub async fn get_one(
@@ -46,10 +34,5 @@ pub async fn get_one(
         .get_metric(&call.account, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("metric '{id}' was not found")))?;
-    Ok(call.reply(
-        StatusCode::OK,
-        Some(render::document(render::metric(
-            &metric, &call.base, &fields,
-        ))),
-    ))
+    Ok(call.reply(StatusCode::OK, Some(render::document(render::metric(&metric, &call.base, &fields)))))
 }

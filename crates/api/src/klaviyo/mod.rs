@@ -21,28 +21,13 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/events", get(events::list).post(events::create))
         .route("/api/events/{id}", get(events::get_one))
-        .route(
-            "/api/event-bulk-create-jobs",
-            axum::routing::post(events::bulk_create),
-        )
+        .route("/api/event-bulk-create-jobs", axum::routing::post(events::bulk_create))
         .route("/api/profiles", get(profiles::list).post(profiles::create))
-        .route(
-            "/api/profiles/{id}",
-            get(profiles::get_one).patch(profiles::update),
-        )
+        .route("/api/profiles/{id}", get(profiles::get_one).patch(profiles::update))
         .route("/api/profile-import", axum::routing::post(profiles::upsert))
-        .route(
-            "/api/profile-bulk-import-jobs",
-            axum::routing::post(bulk_import::create),
-        )
-        .route(
-            "/api/profile-bulk-import-jobs/{id}",
-            get(bulk_import::get_one),
-        )
-        .route(
-            "/api/profile-bulk-import-jobs/{id}/import-errors",
-            get(bulk_import::errors),
-        )
+        .route("/api/profile-bulk-import-jobs", axum::routing::post(bulk_import::create))
+        .route("/api/profile-bulk-import-jobs/{id}", get(bulk_import::get_one))
+        .route("/api/profile-bulk-import-jobs/{id}/import-errors", get(bulk_import::errors))
         .route("/api/metrics", get(metrics::list))
         .route("/api/metrics/{id}", get(metrics::get_one))
         .method_not_allowed_fallback(method_not_allowed)
@@ -68,11 +53,7 @@ impl Call {
     pub async fn new(state: &AppState, headers: &HeaderMap) -> Result<Call, ApiError> {
         let account = http::authenticate(state, headers).await?;
         let revision = http::revision(headers)?;
-        Ok(Call {
-            account,
-            revision,
-            base: render::base_url(headers),
-        })
+        Ok(Call { account, revision, base: render::base_url(headers) })
     }
 
     /// A response with the revision echoed and, when there is a body, the JSON:API type.
@@ -86,10 +67,7 @@ impl Call {
             h.insert("revision", v);
         }
         if status != StatusCode::ACCEPTED || h.contains_key(header::CONTENT_LENGTH) {
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/vnd.api+json"),
-            );
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.api+json"));
         }
         resp
     }

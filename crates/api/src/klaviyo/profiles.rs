@@ -25,12 +25,7 @@ pub async fn create(
     let write = wharf_ingest::parse_profile_document(&doc, ProfileDocument::Create)?;
     let profile = state.store.create_profile(&call.account, write).await?;
     state.metrics.profiles_accepted(1);
-    Ok(call.reply(
-        StatusCode::CREATED,
-        Some(render::document(render::profile(
-            &profile, &call.base, &fields,
-        ))),
-    ))
+    Ok(call.reply(StatusCode::CREATED, Some(render::document(render::profile(&profile, &call.base, &fields)))))
 }
 
 pub async fn upsert(
@@ -45,17 +40,8 @@ pub async fn upsert(
     let write = wharf_ingest::parse_profile_document(&doc, ProfileDocument::Upsert)?;
     let (profile, created) = state.store.upsert_profile(&call.account, write).await?;
     state.metrics.profiles_accepted(1);
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(call.reply(
-        status,
-        Some(render::document(render::profile(
-            &profile, &call.base, &fields,
-        ))),
-    ))
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok(call.reply(status, Some(render::document(render::profile(&profile, &call.base, &fields)))))
 }
 
 pub async fn update(
@@ -69,23 +55,14 @@ pub async fn update(
     let fields = query::parse_get(raw.as_deref())?;
     let doc = http::json_body(&headers, body).await?;
     let write = wharf_ingest::parse_profile_document(&doc, ProfileDocument::Patch(&id))?;
-    let profile = state
-        .store
-        .update_profile(&call.account, write)
-        .await
-        .map_err(|e| match e {
-            StoreError::UnknownProfile { .. } | StoreError::NotFound(_) => {
-                ApiError::not_found(format!("profile '{id}' was not found"))
-            }
-            e => e.into(),
-        })?;
+    let profile = state.store.update_profile(&call.account, write).await.map_err(|e| match e {
+        StoreError::UnknownProfile { .. } | StoreError::NotFound(_) => {
+            ApiError::not_found(format!("profile '{id}' was not found"))
+        }
+        e => e.into(),
+    })?;
     state.metrics.profiles_accepted(1);
-    Ok(call.reply(
-        StatusCode::OK,
-        Some(render::document(render::profile(
-            &profile, &call.base, &fields,
-        ))),
-    ))
+    Ok(call.reply(StatusCode::OK, Some(render::document(render::profile(&profile, &call.base, &fields)))))
 }
 
 pub async fn get_one(
@@ -101,12 +78,7 @@ pub async fn get_one(
         .get_profile(&call.account, &ProfileId(id.clone()))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("profile '{id}' was not found")))?;
-    Ok(call.reply(
-        StatusCode::OK,
-        Some(render::document(render::profile(
-            &profile, &call.base, &fields,
-        ))),
-    ))
+    Ok(call.reply(StatusCode::OK, Some(render::document(render::profile(&profile, &call.base, &fields)))))
 }
 
 pub async fn list(
@@ -117,19 +89,7 @@ pub async fn list(
     let call = Call::new(&state, &headers).await?;
     let (q, fields) = query::parse_list(Resource::Profiles, raw.as_deref())?;
     let page = state.store.list_profiles(&call.account, q).await?;
-    let items = page
-        .items
-        .iter()
-        .map(|p| render::profile(p, &call.base, &fields))
-        .collect();
-    Ok(call.reply(
-        StatusCode::OK,
-        Some(render::collection(
-            items,
-            &call.base,
-            "/api/profiles",
-            raw.as_deref(),
-            page.next,
-        )),
-    ))
+    let items = page.items.iter().map(|p| render::profile(p, &call.base, &fields)).collect();
+    Ok(call
+        .reply(StatusCode::OK, Some(render::collection(items, &call.base, "/api/profiles", raw.as_deref(), page.next))))
 }

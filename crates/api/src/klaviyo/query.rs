@@ -11,8 +11,7 @@ pub type Fields = HashMap<String, Vec<String>>;
 
 /// Decoded `key=value` pairs in order.
 pub fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
-    raw.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default()
+    raw.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
 /// Parses the parameters of a single-resource GET: only `fields[…]`.
@@ -36,26 +35,15 @@ pub fn parse_list(resource: Resource, raw: Option<&str>) -> Result<(ListQuery, F
             "filter" => q.conditions.extend(parse_filter(resource, &v)?),
             "sort" => q.sort = parse_sort(resource, &v)?,
             "page[size]" => {
-                q.page_size = v
-                    .trim()
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::invalid_parameter(
-                            "page[size]",
-                            format!("page[size] must be an integer from 1 to {max}"),
-                        )
-                    })?;
+                q.page_size = v.trim().parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
+                    ApiError::invalid_parameter("page[size]", format!("page[size] must be an integer from 1 to {max}"))
+                })?;
             }
             "page[cursor]" => {
                 let token = normalize_cursor(&v);
                 if !token.is_empty() {
                     q.cursor = Some(Cursor::decode(&token).ok_or_else(|| {
-                        ApiError::invalid_parameter(
-                            "page[cursor]",
-                            "the page cursor is not valid; use links.next",
-                        )
+                        ApiError::invalid_parameter("page[cursor]", "the page cursor is not valid; use links.next")
                     })?);
                 }
             }
@@ -78,13 +66,8 @@ fn unknown(k: &str) -> ApiError {
 pub fn take_fields(k: &str, v: &str, fields: &mut Fields) -> bool {
     match k.strip_prefix("fields[").and_then(|r| r.strip_suffix(']')) {
         Some(ty) => {
-            fields.insert(
-                ty.to_string(),
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
-            );
+            fields
+                .insert(ty.to_string(), v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
             true
         }
         None => false,
@@ -97,11 +80,7 @@ fn normalize_cursor(raw: &str) -> String {
     let mut s = raw.to_string();
     for marker in ["page[cursor]=", "page%5Bcursor%5D="] {
         if let Some(i) = s.find(marker) {
-            s = s[i + marker.len()..]
-                .split('&')
-                .next()
-                .unwrap_or_default()
-                .to_string();
+            s = s[i + marker.len()..].split('&').next().unwrap_or_default().to_string();
         }
     }
     s.trim_start_matches('=').to_string()
@@ -112,28 +91,20 @@ fn parse_sort(resource: Resource, v: &str) -> Result<Sort, ApiError> {
         Some(rest) => (true, rest),
         None => (false, v.trim()),
     };
-    resource
-        .sorts()
-        .iter()
-        .find(|s| **s == name)
-        .map(|field| Sort { field, descending })
-        .ok_or_else(|| {
-            ApiError::invalid_parameter(
-                "sort",
-                format!(
-                    "'{v}' is not a valid sort; use one of {} (prefix '-' for descending)",
-                    resource.sorts().join(", ")
-                ),
-            )
-        })
+    resource.sorts().iter().find(|s| **s == name).map(|field| Sort { field, descending }).ok_or_else(|| {
+        ApiError::invalid_parameter(
+            "sort",
+            format!(
+                "'{v}' is not a valid sort; use one of {} (prefix '-' for descending)",
+                resource.sorts().join(", ")
+            ),
+        )
+    })
 }
 
 /// Parses `equals(email,"a@b.co")`, `and(…, …)` and top-level comma-separated terms.
 pub fn parse_filter(resource: Resource, text: &str) -> Result<Vec<Condition>, ApiError> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-    };
+    let mut p = Parser { s: text.as_bytes(), i: 0 };
     let mut out = Vec::new();
     p.terms(resource, &mut out)?;
     p.ws();
@@ -153,10 +124,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&self, what: &str) -> ApiError {
-        ApiError::invalid_parameter(
-            "filter",
-            format!("invalid filter at character {}: {what}", self.i),
-        )
+        ApiError::invalid_parameter("filter", format!("invalid filter at character {}: {what}", self.i))
     }
 
     fn ws(&mut self) {
@@ -176,19 +144,13 @@ impl Parser<'_> {
     }
 
     fn expect(&mut self, c: u8) -> Result<(), ApiError> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(self.err(&format!("expected '{}'", c as char)))
-        }
+        if self.eat(c) { Ok(()) } else { Err(self.err(&format!("expected '{}'", c as char))) }
     }
 
     fn ident(&mut self) -> String {
         self.ws();
         let start = self.i;
-        while self.i < self.s.len()
-            && (self.s[self.i].is_ascii_alphanumeric() || b"-_.".contains(&self.s[self.i]))
-        {
+        while self.i < self.s.len() && (self.s[self.i].is_ascii_alphanumeric() || b"-_.".contains(&self.s[self.i])) {
             self.i += 1;
         }
         String::from_utf8_lossy(&self.s[start..self.i]).into_owned()
@@ -213,11 +175,9 @@ impl Parser<'_> {
             self.terms(resource, out)?;
             return self.expect(b')');
         }
-        let op = Op::parse(&func)
-            .ok_or_else(|| self.err(&format!("'{func}' is not a supported function")))?;
+        let op = Op::parse(&func).ok_or_else(|| self.err(&format!("'{func}' is not a supported function")))?;
         let field = self.ident();
-        let Some((name, kind, ops)) = resource.filters().iter().find(|(n, _, _)| *n == field)
-        else {
+        let Some((name, kind, ops)) = resource.filters().iter().find(|(n, _, _)| *n == field) else {
             return Err(self.err(&format!("'{field}' cannot be filtered on")));
         };
         if !ops.contains(&op) {
@@ -244,11 +204,7 @@ impl Parser<'_> {
             self.scalar(*kind)?
         };
         self.expect(b')')?;
-        out.push(Condition {
-            field: name,
-            op,
-            value,
-        });
+        out.push(Condition { field: name, op, value });
         Ok(())
     }
 
@@ -281,19 +237,14 @@ impl Parser<'_> {
                 self.i += 1;
             }
             // An unencoded '+' of a UTC offset arrives as a space.
-            String::from_utf8_lossy(&self.s[start..self.i])
-                .trim()
-                .replace(' ', "+")
+            String::from_utf8_lossy(&self.s[start..self.i]).trim().replace(' ', "+")
         };
         match kind {
             FieldKind::Text => Ok(Operand::Text(raw)),
-            FieldKind::Time => wharf_ingest::parse_datetime(&raw)
-                .map(Operand::Time)
-                .map_err(|e| self.err(&e)),
-            FieldKind::EpochSeconds => raw
-                .parse::<i64>()
-                .map(Operand::Int)
-                .map_err(|_| self.err(&format!("'{raw}' is not an integer"))),
+            FieldKind::Time => wharf_ingest::parse_datetime(&raw).map(Operand::Time).map_err(|e| self.err(&e)),
+            FieldKind::EpochSeconds => {
+                raw.parse::<i64>().map(Operand::Int).map_err(|_| self.err(&format!("'{raw}' is not an integer")))
+            }
         }
     }
 }
@@ -305,14 +256,7 @@ mod tests {
     #[test]
     fn filters_as_the_sdk_sends_them() {
         let c = parse_filter(Resource::Profiles, r#"equals(email,"a@b.org")"#).unwrap();
-        assert_eq!(
-            c,
-            vec![Condition {
-                field: "email",
-                op: Op::Equals,
-                value: Operand::Text("a@b.org".into())
-            }]
-        );
+        assert_eq!(c, vec![Condition { field: "email", op: Op::Equals, value: Operand::Text("a@b.org".into()) }]);
         let c = parse_filter(
             Resource::Profiles,
             r#"and(any(email,["a@b.org","c@d.org"]),greater-than(updated,2024-01-01T00:00:00Z))"#,
@@ -342,11 +286,7 @@ mod tests {
             "equals(email,\"x\") trailing",
         ] {
             let e = parse_filter(Resource::Profiles, bad).unwrap_err();
-            assert_eq!(
-                e.source,
-                crate::error::Source::Parameter("filter".into()),
-                "{bad}"
-            );
+            assert_eq!(e.source, crate::error::Source::Parameter("filter".into()), "{bad}");
         }
     }
 
@@ -354,14 +294,8 @@ mod tests {
     fn cursor_forms_of_the_sdk() {
         assert_eq!(normalize_cursor("abc"), "abc");
         assert_eq!(normalize_cursor("=abc"), "abc");
-        assert_eq!(
-            normalize_cursor("http://127.0.0.1:1/api/profiles?page[cursor]=abc&page[size]=2"),
-            "abc"
-        );
-        assert_eq!(
-            normalize_cursor("http://h/api/profiles?page%5Bcursor%5D=abc"),
-            "abc"
-        );
+        assert_eq!(normalize_cursor("http://127.0.0.1:1/api/profiles?page[cursor]=abc&page[size]=2"), "abc");
+        assert_eq!(normalize_cursor("http://h/api/profiles?page%5Bcursor%5D=abc"), "abc");
     }
 
     proptest::proptest! {

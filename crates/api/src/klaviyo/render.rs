@@ -11,14 +11,8 @@ use super::query::Fields;
 
 /// `scheme://host` of this request, for absolute links.
 pub fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
     format!("{scheme}://{host}")
 }
 
@@ -39,10 +33,7 @@ fn sparse(attrs: Map<String, Value>, wanted: Option<&Vec<String>>) -> Map<String
             out.insert(k, v);
         } else {
             let prefix = format!("{k}.");
-            let subkeys: Vec<&str> = wanted
-                .iter()
-                .filter_map(|w| w.strip_prefix(&prefix))
-                .collect();
+            let subkeys: Vec<&str> = wanted.iter().filter_map(|w| w.strip_prefix(&prefix)).collect();
             if let (false, Value::Object(m)) = (subkeys.is_empty(), &v) {
                 let sub: Map<String, Value> = m
                     .iter()
@@ -79,9 +70,7 @@ pub fn profile(p: &Profile, base: &str, fields: &Fields) -> Value {
         },
         "properties": p.properties,
     });
-    let Value::Object(attrs) = attrs else {
-        unreachable!("json! object")
-    };
+    let Value::Object(attrs) = attrs else { unreachable!("json! object") };
     json!({
         "type": "profile",
         "id": p.id,
@@ -103,9 +92,7 @@ pub fn event(e: &EventWithMetric, base: &str, fields: &Fields) -> Value {
         "event_properties": ev.event_properties(),
         "uuid": wharf_model::id::ulid_as_uuid(ev.id.as_str()),
     });
-    let Value::Object(attrs) = attrs else {
-        unreachable!("json! object")
-    };
+    let Value::Object(attrs) = attrs else { unreachable!("json! object") };
     json!({
         "type": "event",
         "id": ev.id,
@@ -123,9 +110,7 @@ fn integration_id(name: &str) -> String {
     let h = name
         .to_ascii_lowercase()
         .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     format!("{:06x}", h & 0xFF_FFFF)
 }
 
@@ -141,9 +126,7 @@ pub fn metric(m: &Metric, base: &str, fields: &Fields) -> Value {
             "category": m.integration.category,
         },
     });
-    let Value::Object(attrs) = attrs else {
-        unreachable!("json! object")
-    };
+    let Value::Object(attrs) = attrs else { unreachable!("json! object") };
     json!({
         "type": "metric",
         "id": m.id,
@@ -164,9 +147,7 @@ pub fn import_job(j: &ImportJob, base: &str, fields: &Fields) -> Value {
         "completed_at": opt_time(j.completed),
         "expires_at": opt_time(j.expires),
     });
-    let Value::Object(attrs) = attrs else {
-        unreachable!("json! object")
-    };
+    let Value::Object(attrs) = attrs else { unreachable!("json! object") };
     json!({
         "type": "profile-bulk-import-job",
         "id": j.id,
@@ -188,30 +169,18 @@ pub fn import_error(job: &str, e: &ImportError, fields: &Fields) -> Value {
         "source": {"pointer": e.pointer},
         "original_payload": if e.original_payload.is_object() { e.original_payload.clone() } else { Value::Null },
     });
-    let Value::Object(attrs) = attrs else {
-        unreachable!("json! object")
-    };
+    let Value::Object(attrs) = attrs else { unreachable!("json! object") };
     json!({"type": "import-error", "id": format!("{job}-{}", e.index), "attributes": sparse(attrs, fields.get("import-error"))})
 }
 
 /// A single-resource document.
 pub fn document(data: Value) -> Value {
     let self_link = data["links"]["self"].clone();
-    if self_link.is_null() {
-        json!({"data": data})
-    } else {
-        json!({"data": data, "links": {"self": self_link}})
-    }
+    if self_link.is_null() { json!({"data": data}) } else { json!({"data": data, "links": {"self": self_link}}) }
 }
 
 /// A collection document with `links.self` and, when there is more, `links.next`.
-pub fn collection(
-    items: Vec<Value>,
-    base: &str,
-    path: &str,
-    raw_query: Option<&str>,
-    next: Option<Cursor>,
-) -> Value {
+pub fn collection(items: Vec<Value>, base: &str, path: &str, raw_query: Option<&str>, next: Option<Cursor>) -> Value {
     let self_link = match raw_query {
         Some(q) if !q.is_empty() => format!("{base}{path}?{q}"),
         _ => format!("{base}{path}"),
@@ -220,11 +189,7 @@ pub fn collection(
         let kept: Vec<&str> = raw_query
             .unwrap_or_default()
             .split('&')
-            .filter(|kv| {
-                !kv.is_empty()
-                    && !kv.starts_with("page%5Bcursor%5D=")
-                    && !kv.starts_with("page[cursor]=")
-            })
+            .filter(|kv| !kv.is_empty() && !kv.starts_with("page%5Bcursor%5D=") && !kv.starts_with("page[cursor]="))
             .collect();
         let mut q = kept.join("&");
         if !q.is_empty() {

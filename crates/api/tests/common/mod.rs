@@ -36,53 +36,32 @@ impl Reply {
     pub fn error(&self) -> &Value {
         let e = &self.body["errors"][0];
         assert!(e["id"].is_string(), "error has an id: {}", self.body);
-        assert_eq!(
-            e["status"].as_u64(),
-            Some(u64::from(self.status.as_u16())),
-            "{}",
-            self.body
-        );
-        assert!(
-            e["code"].is_string() && e["title"].is_string() && e["detail"].is_string(),
-            "{}",
-            self.body
-        );
+        assert_eq!(e["status"].as_u64(), Some(u64::from(self.status.as_u16())), "{}", self.body);
+        assert!(e["code"].is_string() && e["title"].is_string() && e["detail"].is_string(), "{}", self.body);
         e
     }
 
     pub fn pointer(&self) -> &str {
-        self.error()["source"]["pointer"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no source.pointer in {}", self.body))
+        self.error()["source"]["pointer"].as_str().unwrap_or_else(|| panic!("no source.pointer in {}", self.body))
     }
 
     pub fn parameter(&self) -> &str {
-        self.error()["source"]["parameter"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no source.parameter in {}", self.body))
+        self.error()["source"]["parameter"].as_str().unwrap_or_else(|| panic!("no source.parameter in {}", self.body))
     }
 }
 
 impl TestApp {
     pub async fn new() -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(dir.path(), Arc::new(SystemClock)).unwrap());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path(), Arc::new(SystemClock)).unwrap());
         let router = wharf_api::router(AppState::new(store.clone(), Arc::new(SystemClock)));
-        TestApp {
-            store,
-            router,
-            _dir: dir,
-        }
+        TestApp { store, router, _dir: dir }
     }
 
     pub async fn tenant(&self, name: &str) -> Tenant {
         let a = self.store.create_account(name).await.unwrap();
         let k = self.store.create_api_key(&a.id, "test").await.unwrap();
-        Tenant {
-            id: a.id,
-            key: k.secret,
-        }
+        Tenant { id: a.id, key: k.secret }
     }
 
     /// Sends a request with the usual headers, minus any named in `omit`, plus `extra`.
@@ -94,36 +73,23 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Reply {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("host", "wharf.test");
+        let mut req = Request::builder().method(method).uri(uri).header("host", "wharf.test");
         if let Some(k) = key {
             req = req.header("authorization", format!("Klaviyo-API-Key {k}"));
         }
         for (h, v) in headers {
             req = req.header(*h, *v);
         }
-        let resp = self
-            .router
-            .clone()
-            .oneshot(req.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
+        let resp = self.router.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body }
     }
 
     pub async fn send(&self, method: &str, uri: &str, key: &str, body: Option<&Value>) -> Reply {
@@ -132,10 +98,7 @@ impl TestApp {
             method,
             uri,
             Some(key),
-            &[
-                ("revision", "2026-10-15"),
-                ("content-type", "application/vnd.api+json"),
-            ],
+            &[("revision", "2026-10-15"), ("content-type", "application/vnd.api+json")],
             bytes,
         )
         .await
@@ -144,30 +107,12 @@ impl TestApp {
     /// (events, profiles, metrics) stored for an account.
     pub async fn counts(&self, account: &AccountId) -> (usize, usize, usize) {
         let mut q = ListQuery::all(Resource::Events);
-        q.page_size = 10_000;
-        let e = self
-            .store
-            .list_events(account, q)
-            .await
-            .unwrap()
-            .items
-            .len();
+        q.page_size = 1_000_000;
+        let e = self.store.list_events(account, q).await.unwrap().items.len();
         let mut q = ListQuery::all(Resource::Profiles);
-        q.page_size = 10_000;
-        let p = self
-            .store
-            .list_profiles(account, q)
-            .await
-            .unwrap()
-            .items
-            .len();
-        let m = self
-            .store
-            .list_metrics(account, ListQuery::all(Resource::Metrics))
-            .await
-            .unwrap()
-            .items
-            .len();
+        q.page_size = 1_000_000;
+        let p = self.store.list_profiles(account, q).await.unwrap().items.len();
+        let m = self.store.list_metrics(account, ListQuery::all(Resource::Metrics)).await.unwrap().items.len();
         (e, p, m)
     }
 }

@@ -17,13 +17,11 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use wharf_model::query::{ListQuery, Page, Resource};
 use wharf_model::{
-    Account, AccountId, ApiKeyInfo, Clock, ImportError, ImportJob, ImportJobId, KeyId, Metric,
-    NewEvent, Profile, ProfileId, ProfileWrite,
+    Account, AccountId, ApiKeyInfo, Clock, ImportError, ImportJob, ImportJobId, KeyId, Metric, NewEvent, Profile,
+    ProfileId, ProfileWrite,
 };
 
-use crate::{
-    BulkProfile, CommitStats, EventWithMetric, EventsOutcome, NewApiKey, Result, Store, StoreError,
-};
+use crate::{BulkProfile, CommitStats, EventWithMetric, EventsOutcome, NewApiKey, Result, Store, StoreError};
 use writer::Writer;
 use writes::{Mode, OnConflict};
 
@@ -32,23 +30,21 @@ use writes::{Mode, OnConflict};
 const AUTH_CACHE_TTL: Duration = Duration::from_secs(2);
 const AUTH_CACHE_MAX: usize = 10_000;
 
+type SecretHash = [u8; 32];
+
 pub struct SqliteStore {
     writer: Writer,
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
-    auth_cache: Mutex<HashMap<[u8; 32], (Option<AccountId>, Instant)>>,
+    auth_cache: Mutex<HashMap<SecretHash, (Option<AccountId>, Instant)>>,
     stats: Arc<CommitStats>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the store in `data_dir`, migrating the schema.
     pub fn open(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Storage(format!(
-                "cannot create data dir {}: {e}",
-                data_dir.display()
-            ))
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Storage(format!("cannot create data dir {}: {e}", data_dir.display())))?;
         let path = data_dir.join("wharf.sqlite3");
         let mut conn = Connection::open(&path)?;
         schema::configure(&conn)?;
@@ -76,10 +72,7 @@ impl SqliteStore {
     }
 
     /// Runs a read on a pooled connection off the async runtime.
-    async fn read<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
-    ) -> Result<R> {
+    async fn read<R: Send + 'static>(&self, f: impl FnOnce(&Connection) -> Result<R> + Send + 'static) -> Result<R> {
         let conn = self.reader()?;
         let (conn, result) = tokio::task::spawn_blocking(move || {
             let r = f(&conn);
@@ -122,18 +115,10 @@ impl Store for SqliteStore {
         let name = name.to_string();
         self.writer
             .write(move |ctx| {
-                let account = Account {
-                    id: AccountId(ctx.new_id()),
-                    name,
-                    created: ctx.now,
-                };
+                let account = Account { id: AccountId(ctx.new_id()), name, created: ctx.now };
                 ctx.conn.execute(
                     "INSERT INTO accounts (id, name, created) VALUES (?1, ?2, ?3)",
-                    params![
-                        account.id.as_str(),
-                        account.name,
-                        rows::micros(account.created)
-                    ],
+                    params![account.id.as_str(), account.name, rows::micros(account.created)],
                 )?;
                 Ok(account)
             })
@@ -144,11 +129,7 @@ impl Store for SqliteStore {
         self.read(|c| {
             let mut stmt = c.prepare("SELECT id, name, created FROM accounts ORDER BY id")?;
             let rows = stmt.query_map([], |r| {
-                Ok(Account {
-                    id: AccountId(r.get(0)?),
-                    name: r.get(1)?,
-                    created: rows::from_micros(r.get(2)?),
-                })
+                Ok(Account { id: AccountId(r.get(0)?), name: r.get(1)?, created: rows::from_micros(r.get(2)?) })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -197,9 +178,8 @@ impl Store for SqliteStore {
     async fn list_api_keys(&self, account: &AccountId) -> Result<Vec<ApiKeyInfo>> {
         let account = account.clone();
         self.read(move |c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {KEY_COLUMNS} FROM api_keys WHERE account_id = ?1 ORDER BY id"
-            ))?;
+            let mut stmt =
+                c.prepare(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE account_id = ?1 ORDER BY id"))?;
             let rows = stmt.query_map([account.as_str()], key_info)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -216,11 +196,7 @@ impl Store for SqliteStore {
                     params![key.as_str(), rows::micros(ctx.now)],
                 )?;
                 ctx.conn
-                    .query_row(
-                        &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?1"),
-                        [key.as_str()],
-                        key_info,
-                    )
+                    .query_row(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ?1"), [key.as_str()], key_info)
                     .optional()?
                     .ok_or_else(|| StoreError::NotFound(format!("API key {key}")))
             })
@@ -231,19 +207,17 @@ impl Store for SqliteStore {
 
     async fn authenticate(&self, secret: &str) -> Result<Option<AccountId>> {
         let hash = hash_secret(secret);
-        if let Some((account, at)) = self.auth_cache.lock().expect("auth cache").get(&hash) {
-            if at.elapsed() < AUTH_CACHE_TTL {
-                return Ok(account.clone());
-            }
+        if let Some((account, at)) = self.auth_cache.lock().expect("auth cache").get(&hash)
+            && at.elapsed() < AUTH_CACHE_TTL
+        {
+            return Ok(account.clone());
         }
         let account = self
             .read(move |c| {
-                Ok(c.prepare_cached(
-                    "SELECT account_id FROM api_keys WHERE secret_hash = ?1 AND revoked IS NULL",
-                )?
-                .query_row([&hash[..]], |r| r.get::<_, String>(0))
-                .optional()?
-                .map(AccountId))
+                Ok(c.prepare_cached("SELECT account_id FROM api_keys WHERE secret_hash = ?1 AND revoked IS NULL")?
+                    .query_row([&hash[..]], |r| r.get::<_, String>(0))
+                    .optional()?
+                    .map(AccountId))
             })
             .await?;
         let mut cache = self.auth_cache.lock().expect("auth cache");
@@ -254,43 +228,26 @@ impl Store for SqliteStore {
         Ok(account)
     }
 
-    async fn create_events(
-        &self,
-        account: &AccountId,
-        events: Vec<NewEvent>,
-    ) -> Result<EventsOutcome> {
+    async fn create_events(&self, account: &AccountId, events: Vec<NewEvent>) -> Result<EventsOutcome> {
         let account = account.clone();
-        self.writer
-            .write(move |ctx| writes::create_events(ctx, &account, events))
-            .await
+        self.writer.write(move |ctx| writes::create_events(ctx, &account, events)).await
     }
 
     async fn create_profile(&self, account: &AccountId, write: ProfileWrite) -> Result<Profile> {
         let account = account.clone();
         self.writer
             .write(move |ctx| {
-                let w = writes::write_profile(
-                    ctx,
-                    &account,
-                    write,
-                    Mode::CreateOnly,
-                    OnConflict::Reject,
-                )?;
+                let w = writes::write_profile(ctx, &account, write, Mode::CreateOnly, OnConflict::Reject)?;
                 writes::load_profile(ctx, &account, &w.id)
             })
             .await
     }
 
-    async fn upsert_profile(
-        &self,
-        account: &AccountId,
-        write: ProfileWrite,
-    ) -> Result<(Profile, bool)> {
+    async fn upsert_profile(&self, account: &AccountId, write: ProfileWrite) -> Result<(Profile, bool)> {
         let account = account.clone();
         self.writer
             .write(move |ctx| {
-                let w =
-                    writes::write_profile(ctx, &account, write, Mode::Upsert, OnConflict::Reject)?;
+                let w = writes::write_profile(ctx, &account, write, Mode::Upsert, OnConflict::Reject)?;
                 Ok((writes::load_profile(ctx, &account, &w.id)?, w.created))
             })
             .await
@@ -300,55 +257,29 @@ impl Store for SqliteStore {
         let account = account.clone();
         self.writer
             .write(move |ctx| {
-                let w = writes::write_profile(
-                    ctx,
-                    &account,
-                    write,
-                    Mode::UpdateOnly,
-                    OnConflict::Reject,
-                )?;
+                let w = writes::write_profile(ctx, &account, write, Mode::UpdateOnly, OnConflict::Reject)?;
                 writes::load_profile(ctx, &account, &w.id)
             })
             .await
     }
 
-    async fn bulk_import_profiles(
-        &self,
-        account: &AccountId,
-        profiles: Vec<BulkProfile>,
-    ) -> Result<ImportJob> {
+    async fn bulk_import_profiles(&self, account: &AccountId, profiles: Vec<BulkProfile>) -> Result<ImportJob> {
         let account = account.clone();
-        self.writer
-            .write(move |ctx| writes::bulk_import(ctx, &account, profiles))
-            .await
+        self.writer.write(move |ctx| writes::bulk_import(ctx, &account, profiles)).await
     }
 
     async fn get_profile(&self, account: &AccountId, id: &ProfileId) -> Result<Option<Profile>> {
         let (account, id) = (account.clone(), id.clone());
         self.read(move |c| {
-            let sql = format!(
-                "SELECT {} FROM profiles WHERE account_id = ?1 AND id = ?2",
-                rows::PROFILE_COLUMNS
-            );
-            Ok(c.prepare_cached(&sql)?
-                .query_row(params![account.as_str(), id.as_str()], rows::profile)
-                .optional()?)
+            let sql = format!("SELECT {} FROM profiles WHERE account_id = ?1 AND id = ?2", rows::PROFILE_COLUMNS);
+            Ok(c.prepare_cached(&sql)?.query_row(params![account.as_str(), id.as_str()], rows::profile).optional()?)
         })
         .await
     }
 
     async fn list_profiles(&self, account: &AccountId, query: ListQuery) -> Result<Page<Profile>> {
         let account = account.clone();
-        self.read(move |c| {
-            reads::list(
-                c,
-                Resource::Profiles,
-                account.as_str(),
-                &query,
-                rows::profile,
-            )
-        })
-        .await
+        self.read(move |c| reads::list(c, Resource::Profiles, account.as_str(), &query, rows::profile)).await
     }
 
     async fn get_event(&self, account: &AccountId, id: &str) -> Result<Option<EventWithMetric>> {
@@ -364,57 +295,29 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_events(
-        &self,
-        account: &AccountId,
-        query: ListQuery,
-    ) -> Result<Page<EventWithMetric>> {
+    async fn list_events(&self, account: &AccountId, query: ListQuery) -> Result<Page<EventWithMetric>> {
         let account = account.clone();
-        self.read(move |c| {
-            reads::list(
-                c,
-                Resource::Events,
-                account.as_str(),
-                &query,
-                rows::event_with_metric,
-            )
-        })
-        .await
+        self.read(move |c| reads::list(c, Resource::Events, account.as_str(), &query, rows::event_with_metric)).await
     }
 
     async fn get_metric(&self, account: &AccountId, id: &str) -> Result<Option<Metric>> {
         let (account, id) = (account.clone(), id.to_string());
         self.read(move |c| {
-            let sql = format!(
-                "SELECT {} FROM metrics WHERE account_id = ?1 AND id = ?2",
-                rows::METRIC_COLUMNS
-            );
-            Ok(c.prepare_cached(&sql)?
-                .query_row(params![account.as_str(), id], rows::metric)
-                .optional()?)
+            let sql = format!("SELECT {} FROM metrics WHERE account_id = ?1 AND id = ?2", rows::METRIC_COLUMNS);
+            Ok(c.prepare_cached(&sql)?.query_row(params![account.as_str(), id], rows::metric).optional()?)
         })
         .await
     }
 
     async fn list_metrics(&self, account: &AccountId, query: ListQuery) -> Result<Page<Metric>> {
         let account = account.clone();
-        self.read(move |c| {
-            reads::list(c, Resource::Metrics, account.as_str(), &query, rows::metric)
-        })
-        .await
+        self.read(move |c| reads::list(c, Resource::Metrics, account.as_str(), &query, rows::metric)).await
     }
 
-    async fn get_import_job(
-        &self,
-        account: &AccountId,
-        id: &ImportJobId,
-    ) -> Result<Option<ImportJob>> {
+    async fn get_import_job(&self, account: &AccountId, id: &ImportJobId) -> Result<Option<ImportJob>> {
         let (account, id) = (account.clone(), id.clone());
         self.read(move |c| {
-            let sql = format!(
-                "SELECT {} FROM import_jobs WHERE account_id = ?1 AND id = ?2",
-                rows::JOB_COLUMNS
-            );
+            let sql = format!("SELECT {} FROM import_jobs WHERE account_id = ?1 AND id = ?2", rows::JOB_COLUMNS);
             Ok(c.prepare_cached(&sql)?
                 .query_row(params![account.as_str(), id.as_str()], rows::import_job)
                 .optional()?)
@@ -436,21 +339,17 @@ impl Store for SqliteStore {
                  WHERE account_id = ?1 AND job_id = ?2 AND idx > ?3 ORDER BY idx LIMIT ?4",
             )?;
             let after = after.map(|a| a as i64).unwrap_or(-1);
-            let rows = stmt.query_map(
-                params![account.as_str(), job.as_str(), after, limit as i64],
-                |r| {
-                    let payload: String = r.get(5)?;
-                    Ok(ImportError {
-                        index: r.get::<_, i64>(0)? as u64,
-                        code: r.get(1)?,
-                        title: r.get(2)?,
-                        detail: r.get(3)?,
-                        pointer: r.get(4)?,
-                        original_payload: serde_json::from_str(&payload)
-                            .unwrap_or(serde_json::Value::Null),
-                    })
-                },
-            )?;
+            let rows = stmt.query_map(params![account.as_str(), job.as_str(), after, limit as i64], |r| {
+                let payload: String = r.get(5)?;
+                Ok(ImportError {
+                    index: r.get::<_, i64>(0)? as u64,
+                    code: r.get(1)?,
+                    title: r.get(2)?,
+                    detail: r.get(3)?,
+                    pointer: r.get(4)?,
+                    original_payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                })
+            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await

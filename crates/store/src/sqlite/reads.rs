@@ -144,10 +144,7 @@ pub(crate) fn list<T>(
                     sql.push_str(" AND 0");
                     continue;
                 }
-                sql.push_str(&format!(
-                    " AND {e} IN ({})",
-                    vec!["?"; items.len()].join(", ")
-                ));
+                sql.push_str(&format!(" AND {e} IN ({})", vec!["?"; items.len()].join(", ")));
                 args.extend(items.iter().map(|v| bind(col, v)));
             }
             (op, v) => {
@@ -163,11 +160,7 @@ pub(crate) fn list<T>(
             }
         }
     }
-    let (cmp, dir) = if q.sort.descending {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
+    let (cmp, dir) = if q.sort.descending { ("<", "DESC") } else { (">", "ASC") };
     if let Some(Cursor { key, id }) = &q.cursor {
         sql.push_str(&format!(
             " AND ({e} {cmp} ? OR ({e} = ? AND {id_col} {cmp} ?))",
@@ -178,12 +171,7 @@ pub(crate) fn list<T>(
         args.push(cursor_key(sort_col, key));
         args.push(SqlValue::Text(id.clone()));
     }
-    sql.push_str(&format!(
-        " ORDER BY {} {dir}, {} {dir} LIMIT {}",
-        sort_col.expr(),
-        s.id_col,
-        q.page_size + 1
-    ));
+    sql.push_str(&format!(" ORDER BY {} {dir}, {} {dir} LIMIT {}", sort_col.expr(), s.id_col, q.page_size + 1));
 
     let mut stmt = conn.prepare_cached(&sql)?;
     let n = stmt.column_count();
@@ -192,10 +180,7 @@ pub(crate) fn list<T>(
     let mut rows = stmt.query(params_from_iter(args))?;
     while let Some(row) = rows.next()? {
         items.push(map(row)?);
-        last_keys.push((
-            key_string(row.get_ref(n - 2)?),
-            key_string(row.get_ref(n - 1)?),
-        ));
+        last_keys.push((key_string(row.get_ref(n - 2)?), key_string(row.get_ref(n - 1)?)));
     }
     let next = if items.len() > q.page_size {
         items.truncate(q.page_size);

@@ -3,8 +3,8 @@
 use rusqlite::Row;
 use serde_json::{Map, Value};
 use wharf_model::{
-    Event, EventId, ImportJob, ImportJobId, ImportJobStatus, Integration, Location, Metric,
-    MetricId, Profile, ProfileId, Timestamp,
+    Event, EventId, ImportJob, ImportJobId, ImportJobStatus, Integration, Location, Metric, MetricId, Profile,
+    ProfileId, Timestamp,
 };
 
 pub(crate) fn micros(t: Timestamp) -> i64 {
@@ -51,8 +51,7 @@ pub(crate) fn profile(r: &Row<'_>) -> rusqlite::Result<Profile> {
     })
 }
 
-pub(crate) const METRIC_COLUMNS: &str =
-    "id, name, integration_name, integration_category, created, updated";
+pub(crate) const METRIC_COLUMNS: &str = "id, name, integration_name, integration_category, created, updated";
 
 pub(crate) fn metric(r: &Row<'_>) -> rusqlite::Result<Metric> {
     metric_at(r, 0)
@@ -62,10 +61,7 @@ fn metric_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Metric> {
     Ok(Metric {
         id: MetricId(r.get(o)?),
         name: r.get(o + 1)?,
-        integration: Integration {
-            name: r.get(o + 2)?,
-            category: r.get(o + 3)?,
-        },
+        integration: Integration { name: r.get(o + 2)?, category: r.get(o + 3)? },
         created: from_micros(r.get(o + 4)?),
         updated: from_micros(r.get(o + 5)?),
     })

@@ -48,10 +48,7 @@ impl WriteCtx<'_> {
     pub fn new_id(&mut self) -> String {
         let mut bytes = [0u8; 16];
         self.rng.fill_bytes(&mut bytes);
-        wharf_model::id::ulid_string(
-            self.now.timestamp_millis() as u64,
-            u128::from_le_bytes(bytes),
-        )
+        wharf_model::id::ulid_string(self.now.timestamp_millis() as u64, u128::from_le_bytes(bytes))
     }
 
     /// Hands out the next position of the account's change sequence.
@@ -65,9 +62,7 @@ impl WriteCtx<'_> {
             .prepare_cached("SELECT last_seq FROM accounts WHERE id = ?1")?
             .query_row([account.as_str()], |r| r.get(0))
             .map_err(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => {
-                    StoreError::NotFound(format!("account {account}"))
-                }
+                rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound(format!("account {account}")),
                 e => e.into(),
             })?;
         self.seqs.insert(account.as_str().to_string(), last + 1);
@@ -131,9 +126,7 @@ impl Writer {
         let job: Job = Box::new(move |ctx| {
             let result = match ctx {
                 Some(ctx) => in_savepoint(ctx, f),
-                None => Err(StoreError::Storage(
-                    "could not begin a write transaction".into(),
-                )),
+                None => Err(StoreError::Storage("could not begin a write transaction".into())),
             };
             Box::new(move |commit: Result<()>| {
                 let _ = tx.send(commit.and(result));
@@ -144,10 +137,7 @@ impl Writer {
     }
 }
 
-fn in_savepoint<R>(
-    ctx: &mut WriteCtx<'_>,
-    f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R>,
-) -> Result<R> {
+fn in_savepoint<R>(ctx: &mut WriteCtx<'_>, f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R>) -> Result<R> {
     if let Err(e) = ctx.conn.execute_batch("SAVEPOINT job") {
         return Err(e.into());
     }
@@ -191,13 +181,7 @@ fn run_group(
         // what a later read returns.
         let now = clock.now();
         let now = chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-        let mut ctx = WriteCtx {
-            conn,
-            now,
-            caches,
-            rng,
-            seqs: HashMap::new(),
-        };
+        let mut ctx = WriteCtx { conn, now, caches, rng, seqs: HashMap::new() };
         for job in group.drain(..) {
             replies.push(job(Some(&mut ctx)));
         }
@@ -213,10 +197,7 @@ fn run_group(
     stats.jobs.fetch_add(replies.len() as u64, Relaxed);
     stats.commit_micros.fetch_add(micros, Relaxed);
     let ms = micros as f64 / 1000.0;
-    let bucket = COMMIT_BUCKETS_MS
-        .iter()
-        .position(|b| ms <= *b)
-        .unwrap_or(COMMIT_BUCKETS_MS.len());
+    let bucket = COMMIT_BUCKETS_MS.iter().position(|b| ms <= *b).unwrap_or(COMMIT_BUCKETS_MS.len());
     stats.buckets[bucket].fetch_add(1, Relaxed);
     for reply in replies {
         reply(match &outcome {

@@ -5,8 +5,8 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 use wharf_model::identity::{self, IdentifierField, IdentityMatches, ResolveError};
 use wharf_model::{
-    AccountId, Event, ImportError, ImportJob, ImportJobId, ImportJobStatus, Integration, NewEvent,
-    Patch, Profile, ProfileId, ProfileWrite,
+    AccountId, Event, ImportError, ImportJob, ImportJobId, ImportJobStatus, Integration, NewEvent, Patch, Profile,
+    ProfileId, ProfileWrite,
 };
 
 use super::rows::{self, micros};
@@ -46,19 +46,10 @@ struct Found {
     last_event_date: Option<i64>,
 }
 
-fn lookup(
-    ctx: &WriteCtx<'_>,
-    account: &AccountId,
-    field: IdentifierField,
-    value: &str,
-) -> Result<Option<Found>> {
+fn lookup(ctx: &WriteCtx<'_>, account: &AccountId, field: IdentifierField, value: &str) -> Result<Option<Found>> {
     let sql = match field {
-        IdentifierField::Id => {
-            "SELECT id, last_event_date FROM profiles WHERE account_id = ?1 AND id = ?2"
-        }
-        IdentifierField::Email => {
-            "SELECT id, last_event_date FROM profiles WHERE account_id = ?1 AND email = ?2"
-        }
+        IdentifierField::Id => "SELECT id, last_event_date FROM profiles WHERE account_id = ?1 AND id = ?2",
+        IdentifierField::Email => "SELECT id, last_event_date FROM profiles WHERE account_id = ?1 AND email = ?2",
         IdentifierField::PhoneNumber => {
             "SELECT id, last_event_date FROM profiles WHERE account_id = ?1 AND phone_number = ?2"
         }
@@ -70,23 +61,13 @@ fn lookup(
         .conn
         .prepare_cached(sql)?
         .query_row(params![account.as_str(), value], |r| {
-            Ok(Found {
-                id: ProfileId(r.get(0)?),
-                last_event_date: r.get(1)?,
-            })
+            Ok(Found { id: ProfileId(r.get(0)?), last_event_date: r.get(1)? })
         })
         .optional()?)
 }
 
-pub(crate) fn load_profile(
-    ctx: &WriteCtx<'_>,
-    account: &AccountId,
-    id: &ProfileId,
-) -> Result<Profile> {
-    let sql = format!(
-        "SELECT {} FROM profiles WHERE account_id = ?1 AND id = ?2",
-        rows::PROFILE_COLUMNS
-    );
+pub(crate) fn load_profile(ctx: &WriteCtx<'_>, account: &AccountId, id: &ProfileId) -> Result<Profile> {
+    let sql = format!("SELECT {} FROM profiles WHERE account_id = ?1 AND id = ?2", rows::PROFILE_COLUMNS);
     ctx.conn
         .prepare_cached(&sql)?
         .query_row(params![account.as_str(), id.as_str()], rows::profile)
@@ -106,26 +87,10 @@ pub(crate) fn write_profile(
     let mut found: Vec<(IdentifierField, Found)> = Vec::new();
     let mut matches = IdentityMatches::default();
     for (field, value, slot) in [
-        (
-            IdentifierField::Id,
-            ids.id.as_ref().map(|i| i.0.clone()),
-            &mut matches.id,
-        ),
-        (
-            IdentifierField::Email,
-            ids.email.clone(),
-            &mut matches.email,
-        ),
-        (
-            IdentifierField::PhoneNumber,
-            ids.phone_number.clone(),
-            &mut matches.phone_number,
-        ),
-        (
-            IdentifierField::ExternalId,
-            ids.external_id.clone(),
-            &mut matches.external_id,
-        ),
+        (IdentifierField::Id, ids.id.as_ref().map(|i| i.0.clone()), &mut matches.id),
+        (IdentifierField::Email, ids.email.clone(), &mut matches.email),
+        (IdentifierField::PhoneNumber, ids.phone_number.clone(), &mut matches.phone_number),
+        (IdentifierField::ExternalId, ids.external_id.clone(), &mut matches.external_id),
     ] {
         if let Some(v) = value {
             let hit = lookup(ctx, account, field, &v)?;
@@ -135,25 +100,16 @@ pub(crate) fn write_profile(
             }
         }
     }
-    let resolution =
-        identity::resolve(ids.id.as_ref().map(|i| i.as_str()), &matches).map_err(|e| match e {
-            ResolveError::UnknownId(id) => StoreError::UnknownProfile { position: 0, id },
-            ResolveError::NoIdentifier => {
-                StoreError::NotFound("profile (no identifier given)".into())
-            }
-        })?;
+    let resolution = identity::resolve(ids.id.as_ref().map(|i| i.as_str()), &matches).map_err(|e| match e {
+        ResolveError::UnknownId(id) => StoreError::UnknownProfile { position: 0, id },
+        ResolveError::NoIdentifier => StoreError::NotFound("profile (no identifier given)".into()),
+    })?;
 
     match (mode, &resolution.target) {
         (Mode::CreateOnly, Some(existing)) => {
-            let field = found
-                .iter()
-                .find(|(_, f)| &f.id == existing)
-                .map(|(fl, _)| *fl)
-                .unwrap_or(IdentifierField::Email);
-            return Err(StoreError::Conflict {
-                field,
-                existing: existing.clone(),
-            });
+            let field =
+                found.iter().find(|(_, f)| &f.id == existing).map(|(fl, _)| *fl).unwrap_or(IdentifierField::Email);
+            return Err(StoreError::Conflict { field, existing: existing.clone() });
         }
         (Mode::UpdateOnly, None) => return Err(StoreError::NotFound("profile".into())),
         _ => {}
@@ -169,25 +125,20 @@ pub(crate) fn write_profile(
         ] {
             let Some(v) = patch.set_value() else { continue };
             if conflicts.iter().any(|(f, _)| *f == field)
-                || found
-                    .iter()
-                    .any(|(f, hit)| *f == field && &hit.id == target)
+                || found.iter().any(|(f, hit)| *f == field && &hit.id == target)
             {
                 continue;
             }
-            if let Some(owner) = lookup(ctx, account, field, v)? {
-                if &owner.id != target {
-                    conflicts.push((field, owner.id));
-                }
+            if let Some(owner) = lookup(ctx, account, field, v)?
+                && &owner.id != target
+            {
+                conflicts.push((field, owner.id));
             }
         }
     }
     if let Some((field, existing)) = conflicts.first() {
         if on_conflict == OnConflict::Reject {
-            return Err(StoreError::Conflict {
-                field: *field,
-                existing: existing.clone(),
-            });
+            return Err(StoreError::Conflict { field: *field, existing: existing.clone() });
         }
         for (field, _) in &conflicts {
             match field {
@@ -201,10 +152,7 @@ pub(crate) fn write_profile(
 
     match resolution.target {
         Some(id) => {
-            let last_event_date = found
-                .iter()
-                .find(|(_, f)| f.id == id)
-                .and_then(|(_, f)| f.last_event_date);
+            let last_event_date = found.iter().find(|(_, f)| f.id == id).and_then(|(_, f)| f.last_event_date);
             // Identifiers it was found by cannot change it; anything else needs a load.
             let restates_only = write.changes.only_sets_identifiers()
                 && [
@@ -213,9 +161,7 @@ pub(crate) fn write_profile(
                     (IdentifierField::ExternalId, &write.changes.external_id),
                 ]
                 .iter()
-                .all(|(field, patch)| {
-                    patch.is_absent() || found.iter().any(|(f, hit)| f == field && hit.id == id)
-                });
+                .all(|(field, patch)| patch.is_absent() || found.iter().any(|(f, hit)| f == field && hit.id == id));
             if !restates_only {
                 let mut profile = load_profile(ctx, account, &id)?;
                 if write.apply_to(&mut profile) {
@@ -228,11 +174,7 @@ pub(crate) fn write_profile(
                     last_event_date: profile.last_event_date.map(|t| t.timestamp()),
                 });
             }
-            Ok(Written {
-                id,
-                created: false,
-                last_event_date,
-            })
+            Ok(Written { id, created: false, last_event_date })
         }
         None => {
             let id = ProfileId(ctx.new_id());
@@ -255,11 +197,7 @@ pub(crate) fn write_profile(
             };
             write.apply_to(&mut profile);
             insert_row(ctx, account, &profile)?;
-            Ok(Written {
-                id,
-                created: true,
-                last_event_date: None,
-            })
+            Ok(Written { id, created: true, last_event_date: None })
         }
     }
 }
@@ -325,28 +263,15 @@ fn update_row(ctx: &mut WriteCtx<'_>, account: &AccountId, p: &Profile) -> Resul
     Ok(())
 }
 
-fn metric_id(
-    ctx: &mut WriteCtx<'_>,
-    account: &AccountId,
-    name: &str,
-    integration: &Integration,
-) -> Result<String> {
-    let key = (
-        account.0.clone(),
-        name.to_string(),
-        integration.name.clone(),
-    );
+fn metric_id(ctx: &mut WriteCtx<'_>, account: &AccountId, name: &str, integration: &Integration) -> Result<String> {
+    let key = (account.0.clone(), name.to_string(), integration.name.clone());
     if let Some(id) = ctx.caches().metrics.get(&key) {
         return Ok(id.clone());
     }
     let existing: Option<String> = ctx
         .conn
-        .prepare_cached(
-            "SELECT id FROM metrics WHERE account_id = ?1 AND name = ?2 AND integration_name = ?3",
-        )?
-        .query_row(params![account.as_str(), name, integration.name], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT id FROM metrics WHERE account_id = ?1 AND name = ?2 AND integration_name = ?3")?
+        .query_row(params![account.as_str(), name, integration.name], |r| r.get(0))
         .optional()?;
     let id = match existing {
         Some(id) => id,
@@ -375,17 +300,11 @@ pub(crate) fn create_events(
     let mut outcome = EventsOutcome::default();
     let accepted_at = micros(ctx.now);
     for (position, ev) in events.into_iter().enumerate() {
-        let written = write_profile(
-            ctx,
-            account,
-            ev.profile,
-            Mode::Upsert,
-            OnConflict::KeepExisting,
-        )
-        .map_err(|e| match e {
-            StoreError::UnknownProfile { id, .. } => StoreError::UnknownProfile { position, id },
-            e => e,
-        })?;
+        let written =
+            write_profile(ctx, account, ev.profile, Mode::Upsert, OnConflict::KeepExisting).map_err(|e| match e {
+                StoreError::UnknownProfile { id, .. } => StoreError::UnknownProfile { position, id },
+                e => e,
+            })?;
         let metric = metric_id(ctx, account, &ev.metric_name, &ev.integration)?;
         let time = ev.time.unwrap_or(ctx.now).timestamp();
         let dedup = Event::dedup_key(ev.unique_id.as_deref(), rows::from_secs(time));
@@ -440,18 +359,29 @@ pub(crate) fn bulk_import(
     let total = profiles.len() as u64;
     let mut errors: Vec<ImportError> = Vec::new();
     for (index, bp) in profiles.into_iter().enumerate() {
+        let write = match bp.write {
+            Ok(w) => w,
+            Err(rejected) => {
+                errors.push(ImportError {
+                    index: index as u64,
+                    code: rejected.code,
+                    title: "Invalid input.".into(),
+                    detail: rejected.detail,
+                    pointer: rejected.pointer,
+                    original_payload: bp.original,
+                });
+                continue;
+            }
+        };
         ctx.conn.execute_batch("SAVEPOINT profile")?;
-        match write_profile(ctx, account, bp.write, Mode::Upsert, OnConflict::Reject) {
+        match write_profile(ctx, account, write, Mode::Upsert, OnConflict::Reject) {
             Ok(_) => ctx.conn.execute_batch("RELEASE profile")?,
             Err(e @ (StoreError::Conflict { .. } | StoreError::UnknownProfile { .. })) => {
-                ctx.conn
-                    .execute_batch("ROLLBACK TO profile; RELEASE profile")?;
+                ctx.conn.execute_batch("ROLLBACK TO profile; RELEASE profile")?;
                 let (code, title, pointer) = match &e {
-                    StoreError::Conflict { field, .. } => (
-                        "duplicate_profile",
-                        "Conflict.",
-                        format!("/data/attributes/{}", field.name()),
-                    ),
+                    StoreError::Conflict { field, .. } => {
+                        ("duplicate_profile", "Conflict.", format!("/data/attributes/{}", field.name()))
+                    }
                     _ => ("not_found", "Not found.", "/data/id".to_string()),
                 };
                 errors.push(ImportError {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test of Wharf on a fresh Debian machine with the Rust toolchain:
+# installs what the tests need (a Python venv with the pinned official Klaviyo SDK),
+# builds, runs the Rust tests, the SDK compatibility suite and the benchmark smoke run.
+#
+# Caches live under $WHARF_CACHE (default ~/.cache/wharf): the venv and, unless
+# CARGO_TARGET_DIR is set, the cargo target folder, so reruns are fast.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE="${WHARF_CACHE:-$HOME/.cache/wharf}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
+mkdir -p "$CACHE"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages"
+need=()
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v node >/dev/null || need+=(nodejs)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && apt-get install -y -qq "${need[@]}"
+fi
+
+step "python venv with the official klaviyo-api SDK (pinned)"
+VENV="$CACHE/venv"
+REQ=tests/sdk/requirements.txt
+STAMP="$VENV/.requirements.sha256"
+want=$(sha256sum "$REQ" | cut -d' ' -f1)
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ"
+  echo "$want" > "$STAMP"
+fi
+
+step "build"
+cargo build --workspace --all-targets
+
+step "rust tests"
+cargo test --workspace --all-targets
+
+step "official SDK against a running wharf"
+WHARF_BIN="$CARGO_TARGET_DIR/debug/wharf" "$VENV/bin/python" -m pytest -q tests/sdk
+
+if [ "${WHARF_SKIP_BENCH_SMOKE:-0}" != 1 ]; then
+  step "benchmark smoke run (numbers are not claims; see bench/README.md)"
+  cargo xtask bench ingest --smoke
+fi
+step "all tests passed"
