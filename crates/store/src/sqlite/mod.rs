@@ -9,6 +9,7 @@ mod writes;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,13 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
     auth_cache: Mutex<HashMap<SecretHash, (Option<AccountId>, Instant)>>,
     stats: Arc<CommitStats>,
+    stop_checkpointer: Arc<AtomicBool>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.stop_checkpointer.store(true, Ordering::Relaxed);
+    }
 }
 
 impl SqliteStore {
@@ -49,6 +57,9 @@ impl SqliteStore {
         let mut conn = Connection::open(&path)?;
         schema::configure(&conn)?;
         schema::migrate(&mut conn)?;
+        schema::configure_writer(&conn)?;
+        let stop_checkpointer = Arc::new(AtomicBool::new(false));
+        start_checkpointer(&path, stop_checkpointer.clone())?;
         let stats = Arc::new(CommitStats::default());
         Ok(SqliteStore {
             writer: Writer::start(conn, clock, stats.clone()),
@@ -56,6 +67,7 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             auth_cache: Mutex::new(HashMap::new()),
             stats,
+            stop_checkpointer,
         })
     }
 
@@ -86,6 +98,29 @@ impl SqliteStore {
         }
         result
     }
+}
+
+/// Copies the write-ahead log back into the database every half second, off the write path.
+/// PASSIVE never blocks the writer or readers; when the WAL grows past 256 MB (a checkpoint
+/// that keeps losing to a busy writer) a TRUNCATE checkpoint makes room.
+fn start_checkpointer(path: &Path, stop: Arc<AtomicBool>) -> Result<()> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let wal = path.with_extension("sqlite3-wal");
+    std::thread::Builder::new()
+        .name("wharf-store-checkpoint".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(500));
+                let big = std::fs::metadata(&wal).map(|m| m.len() > 256 << 20).unwrap_or(false);
+                let mode = if big { "TRUNCATE" } else { "PASSIVE" };
+                if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Storage(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok(())
 }
 
 fn hash_secret(secret: &str) -> [u8; 32] {

@@ -1,6 +1,8 @@
 //! Write transactions: identity resolution against stored rows, profile upserts, metrics,
 //! events and bulk imports. Everything here runs on the writer thread inside a job.
 
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, params};
 use serde_json::Value;
 use wharf_model::identity::{self, IdentifierField, IdentityMatches, ResolveError};
@@ -299,6 +301,9 @@ pub(crate) fn create_events(
 ) -> Result<EventsOutcome> {
     let mut outcome = EventsOutcome::default();
     let accepted_at = micros(ctx.now);
+    // Latest new event time per profile, with the profile's stored last_event_date: applied
+    // once per profile at the end, not once per event.
+    let mut latest: HashMap<ProfileId, (i64, Option<i64>)> = HashMap::new();
     for (position, ev) in events.into_iter().enumerate() {
         let written =
             write_profile(ctx, account, ev.profile, Mode::Upsert, OnConflict::KeepExisting).map_err(|e| match e {
@@ -336,14 +341,18 @@ pub(crate) fn create_events(
             continue;
         }
         outcome.stored += 1;
-        if written.last_event_date.is_none_or(|last| last < time) {
+        let entry = latest.entry(written.id).or_insert((time, written.last_event_date));
+        entry.0 = entry.0.max(time);
+    }
+    for (profile, (time, stored)) in latest {
+        if stored.is_none_or(|last| last < time) {
             let seq = ctx.next_seq(account)?;
             ctx.conn
                 .prepare_cached(
                     "UPDATE profiles SET last_event_date = ?3, updated = ?4, seq = ?5, changed_at = ?4 \
                      WHERE account_id = ?1 AND id = ?2",
                 )?
-                .execute(params![account.as_str(), written.id.as_str(), time, accepted_at, seq])?;
+                .execute(params![account.as_str(), profile.as_str(), time, accepted_at, seq])?;
         }
     }
     Ok(outcome)
