@@ -12,7 +12,23 @@ const EVENT_ATTRIBUTES: &[&str] =
     &["properties", "time", "value", "value_currency", "unique_id", "backfill", "metric", "profile"];
 
 /// Parses a create-event document. `now` bounds the event time.
-pub fn parse_create_event(doc: &Value, now: Timestamp) -> Result<NewEvent, InputError> {
+///
+/// Takes the document by value so the event's properties move out of it instead of being
+/// copied.
+pub fn parse_create_event(mut doc: Value, now: Timestamp) -> Result<NewEvent, InputError> {
+    let mut event = validate_create_event(&doc, now)?;
+    event.properties = take_object(&mut doc["data"]["attributes"]["properties"]);
+    Ok(event)
+}
+
+fn take_object(v: &mut Value) -> serde_json::Map<String, Value> {
+    match v.take() {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+fn validate_create_event(doc: &Value, now: Timestamp) -> Result<NewEvent, InputError> {
     let root = At::root(doc);
     root.only_keys(&["data"])?;
     let data = root.required("data")?;
@@ -26,7 +42,25 @@ pub fn parse_create_event(doc: &Value, now: Timestamp) -> Result<NewEvent, Input
 
 /// Parses a bulk-create document: profiles each with their events, at most 1,000 events in
 /// all. Either every event is valid or the whole request is refused.
-pub fn parse_bulk_create_events(doc: &Value, now: Timestamp) -> Result<Vec<NewEvent>, InputError> {
+pub fn parse_bulk_create_events(mut doc: Value, now: Timestamp) -> Result<Vec<NewEvent>, InputError> {
+    let mut events = validate_bulk_create_events(&doc, now)?;
+    let mut next = events.iter_mut();
+    // Validation succeeded, so every path below exists; move each event's properties out.
+    if let Some(groups) = doc["data"]["attributes"]["events-bulk-create"]["data"].as_array_mut() {
+        for group in groups {
+            if let Some(list) = group["attributes"]["events"]["data"].as_array_mut() {
+                for e in list {
+                    if let Some(ev) = next.next() {
+                        ev.properties = take_object(&mut e["attributes"]["properties"]);
+                    }
+                }
+            }
+        }
+    }
+    Ok(events)
+}
+
+fn validate_bulk_create_events(doc: &Value, now: Timestamp) -> Result<Vec<NewEvent>, InputError> {
     let root = At::root(doc);
     root.only_keys(&["data"])?;
     let data = root.required("data")?;
@@ -90,13 +124,9 @@ fn parse_event_attributes(
         attrs.only_keys(&EVENT_ATTRIBUTES[..EVENT_ATTRIBUTES.len() - 1])?;
     }
     let props_at = attrs.required("properties")?;
-    let properties = props_at.object()?.clone();
-    if properties.len() > limits::MAX_EVENT_PROPERTIES {
-        return Err(props_at.invalid(format!(
-            "{} properties; at most {} allowed",
-            properties.len(),
-            limits::MAX_EVENT_PROPERTIES
-        )));
+    let count = props_at.object()?.len();
+    if count > limits::MAX_EVENT_PROPERTIES {
+        return Err(props_at.invalid(format!("{count} properties; at most {} allowed", limits::MAX_EVENT_PROPERTIES)));
     }
     props_at.check_free_form(1)?;
 
@@ -174,7 +204,8 @@ fn parse_event_attributes(
         value,
         value_currency,
         unique_id,
-        properties,
+        // Filled by the caller, which owns the document.
+        properties: serde_json::Map::new(),
     })
 }
 
@@ -198,7 +229,7 @@ mod tests {
 
     #[test]
     fn sdk_event_parses() {
-        let e = parse_create_event(&sdk_body(), now()).unwrap();
+        let e = parse_create_event(sdk_body(), now()).unwrap();
         assert_eq!(e.metric_name, "Reset Password");
         assert_eq!(e.integration, Integration::api());
         assert_eq!(e.value, Some(9.99));
@@ -238,11 +269,11 @@ mod tests {
             ),
         ];
         for (doc, pointer) in cases {
-            let e = parse_create_event(&doc, now()).expect_err(pointer);
+            let e = parse_create_event(doc, now()).expect_err(pointer);
             assert_eq!(e.pointer, pointer, "{}", e.detail);
         }
         let many: serde_json::Map<String, Value> = (0..401).map(|i| (format!("k{i}"), json!(i))).collect();
-        let e = parse_create_event(&with(&[a[0], a[1], "properties"], Value::Object(many)), now()).unwrap_err();
+        let e = parse_create_event(with(&[a[0], a[1], "properties"], Value::Object(many)), now()).unwrap_err();
         assert_eq!(e.pointer, "/data/attributes/properties");
     }
 
@@ -251,8 +282,8 @@ mod tests {
         fn nest(levels: usize) -> Value {
             (1..levels).fold(json!({"leaf": 1}), |inner, _| json!({ "n": inner }))
         }
-        assert!(parse_create_event(&with(&["data", "attributes", "properties"], nest(10)), now()).is_ok());
-        assert!(parse_create_event(&with(&["data", "attributes", "properties"], nest(11)), now()).is_err());
+        assert!(parse_create_event(with(&["data", "attributes", "properties"], nest(10)), now()).is_ok());
+        assert!(parse_create_event(with(&["data", "attributes", "properties"], nest(11)), now()).is_err());
     }
 
     #[test]
@@ -264,8 +295,8 @@ mod tests {
             "events": {"data": vec![ev.clone(); n]}}})
         };
         let doc = |groups: Vec<Value>| json!({"data": {"type": "event-bulk-create-job", "attributes": {"events-bulk-create": {"data": groups}}}});
-        assert_eq!(parse_bulk_create_events(&doc(vec![group(500), group(500)]), now()).unwrap().len(), 1000);
-        let e = parse_bulk_create_events(&doc(vec![group(500), group(501)]), now()).unwrap_err();
+        assert_eq!(parse_bulk_create_events(doc(vec![group(500), group(500)]), now()).unwrap().len(), 1000);
+        let e = parse_bulk_create_events(doc(vec![group(500), group(501)]), now()).unwrap_err();
         assert_eq!(e.pointer, "/data/attributes/events-bulk-create/data/1/attributes/events/data/500");
     }
 }

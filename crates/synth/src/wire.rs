@@ -128,10 +128,10 @@ mod tests {
         let end = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap();
         let shop = crate::generate(&crate::ShopSpec::new(3, 50, 300, end));
         for e in &shop.events {
-            let parsed = wharf_ingest::parse_create_event(&create_event_body(e), end).unwrap();
+            let parsed = wharf_ingest::parse_create_event(create_event_body(e), end).unwrap();
             assert_eq!(&parsed, e);
         }
-        let bulk = wharf_ingest::parse_bulk_create_events(&bulk_create_body(&shop.events[..200]), end).unwrap();
+        let bulk = wharf_ingest::parse_bulk_create_events(bulk_create_body(&shop.events[..200]), end).unwrap();
         assert_eq!(bulk.as_slice(), &shop.events[..200]);
         let profiles = wharf_ingest::parse_bulk_import_profiles(&bulk_import_body(&shop.profiles)).unwrap();
         assert_eq!(profiles.len(), shop.profiles.len());

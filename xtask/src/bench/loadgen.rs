@@ -108,10 +108,11 @@ pub struct RunStats {
     pub latencies_us: Vec<u32>,
     /// Paced runs: latency from the actual send (excludes generator lag), sorted.
     pub service_us: Vec<u32>,
-    /// Paced runs: sends that started > 1 ms after their scheduled time.
+    /// Paced runs: sends that were already > 1 ms behind schedule because
+    /// the connection was still waiting for an earlier (slow) response.
     pub late_sends: u64,
-    /// Paced runs: how late each send started (us), sorted. Separates the
-    /// generator's own wake-up lag (VM/scheduler) from server latency.
+    /// Paced runs: how late the generator woke from sleeping to send (us),
+    /// sorted. This is the generator's own VM/scheduler jitter, not the server's.
     pub send_lag_us: Vec<u32>,
     pub elapsed: Duration,
 }
@@ -222,12 +223,10 @@ fn worker(id: usize, spec: RunSpec, reqs: &[Prepared], start: Instant, deadline:
                 let now = Instant::now();
                 if next_send > now {
                     std::thread::sleep(next_send - now);
-                }
-                let lag = next_send.elapsed();
-                if lag > Duration::from_millis(1) {
+                    st.send_lag_us.push(as_us(next_send.elapsed()));
+                } else if now - next_send > Duration::from_millis(1) {
                     st.late_sends += 1;
                 }
-                st.send_lag_us.push(as_us(lag));
                 let t = next_send;
                 next_send += iv;
                 t

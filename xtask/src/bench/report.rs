@@ -113,7 +113,7 @@ impl RunRecord {
         if let Some(r) = self.target_rate {
             let _ = write!(
                 s,
-                "  (paced {} req/s; from-send p99 {:.2} ms; generator send-lag p99 {:.2} ms, {} sends >1 ms late)",
+                "  (paced {} req/s; from-send p99 {:.2} ms; generator wake-lag p99 {:.2} ms; {} sends >1 ms behind on a busy connection)",
                 fmt_num(r),
                 self.service_p99_ms,
                 self.send_lag_p99_ms,
@@ -223,7 +223,7 @@ fn metric_defs() -> Vec<MetricDef> {
             check: None,
         },
         MetricDef {
-            metric: "  generator send-lag p99",
+            metric: "  generator wake-lag p99",
             bench: "M1a",
             kind: "half-rate",
             value: |r| r.send_lag_p99_ms,

@@ -13,7 +13,7 @@ use crate::{ApiError, AppState, http};
 pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let call = Call::new(&state, &headers).await?;
     let doc = http::json_body(&headers, body).await?;
-    let event = wharf_ingest::parse_create_event(&doc, state.clock.now())?;
+    let event = wharf_ingest::parse_create_event(doc, state.clock.now())?;
     let outcome = state.store.create_events(&call.account, vec![event]).await.map_err(|e| match e {
         StoreError::UnknownProfile { id, .. } => {
             ApiError::invalid_pointer("/data/attributes/profile/data/id", format!("no profile has id '{id}'"))
@@ -27,7 +27,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bod
 pub async fn bulk_create(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let call = Call::new(&state, &headers).await?;
     let doc = http::json_body(&headers, body).await?;
-    let events = wharf_ingest::parse_bulk_create_events(&doc, state.clock.now())?;
+    let events = wharf_ingest::parse_bulk_create_events(doc, state.clock.now())?;
     let outcome = state.store.create_events(&call.account, events).await.map_err(|e| match e {
         StoreError::UnknownProfile { id, position } => ApiError::invalid_pointer(
             "/data/attributes/events-bulk-create/data",
