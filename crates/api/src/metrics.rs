@@ -1,6 +1,5 @@
 //! `GET /healthz` and `GET /metrics` (Prometheus text format), and the request counter.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -16,7 +15,9 @@ use crate::AppState;
 
 #[derive(Default, Debug)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    /// (route, method, status) → count. A short list searched linearly: there are a few dozen
+    /// combinations, and this way counting a request allocates nothing.
+    requests: Mutex<Vec<(String, axum::http::Method, u16, u64)>>,
     events_stored: AtomicU64,
     events_duplicate: AtomicU64,
     profiles_written: AtomicU64,
@@ -38,12 +39,16 @@ pub fn routes() -> Router<AppState> {
 }
 
 pub async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route =
-        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
     let resp = next.run(req).await;
-    let key = (route, method, resp.status().as_u16());
-    *state.metrics.requests.lock().expect("metrics").entry(key).or_default() += 1;
+    let route = route.as_ref().map_or("unmatched", |p| p.as_str());
+    let status = resp.status().as_u16();
+    let mut counts = state.metrics.requests.lock().expect("metrics");
+    match counts.iter_mut().find(|(r, m, s, _)| r == route && *m == method && *s == status) {
+        Some(entry) => entry.3 += 1,
+        None => counts.push((route.to_string(), method, status, 1)),
+    }
     resp
 }
 
@@ -52,7 +57,9 @@ async fn render(State(state): State<AppState>) -> Response {
     let m = &state.metrics;
     let mut out = String::new();
     out.push_str("# HELP wharf_http_requests_total HTTP requests by route, method and status.\n# TYPE wharf_http_requests_total counter\n");
-    for ((route, method, status), n) in m.requests.lock().expect("metrics").iter() {
+    let mut counts = m.requests.lock().expect("metrics").clone();
+    counts.sort_by(|a, b| (&a.0, a.1.as_str(), a.2).cmp(&(&b.0, b.1.as_str(), b.2)));
+    for (route, method, status, n) in &counts {
         let _ =
             writeln!(out, "wharf_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}");
     }
