@@ -189,7 +189,7 @@ impl Parser<'_> {
             let mut items = Vec::new();
             if !self.eat(b']') {
                 loop {
-                    items.push(self.scalar(*kind)?);
+                    items.push(self.scalar(name, *kind)?);
                     if self.eat(b']') {
                         break;
                     }
@@ -201,14 +201,14 @@ impl Parser<'_> {
             }
             Operand::List(items)
         } else {
-            self.scalar(*kind)?
+            self.scalar(name, *kind)?
         };
         self.expect(b')')?;
         out.push(Condition { field: name, op, value });
         Ok(())
     }
 
-    fn scalar(&mut self, kind: FieldKind) -> Result<Operand, ApiError> {
+    fn scalar(&mut self, field: &str, kind: FieldKind) -> Result<Operand, ApiError> {
         self.ws();
         let raw = if self.s.get(self.i) == Some(&b'"') {
             self.i += 1;
@@ -240,6 +240,11 @@ impl Parser<'_> {
             String::from_utf8_lossy(&self.s[start..self.i]).trim().replace(' ', "+")
         };
         match kind {
+            // Compare identifiers the way they are stored: emails lower-cased, phones in E.164.
+            FieldKind::Text if field == "email" => Ok(Operand::Text(raw.trim().to_lowercase())),
+            FieldKind::Text if field == "phone_number" => {
+                Ok(Operand::Text(wharf_ingest::normalize_phone(&raw).unwrap_or(raw)))
+            }
             FieldKind::Text => Ok(Operand::Text(raw)),
             FieldKind::Time => wharf_ingest::parse_datetime(&raw).map(Operand::Time).map_err(|e| self.err(&e)),
             FieldKind::EpochSeconds => {
@@ -255,8 +260,10 @@ mod tests {
 
     #[test]
     fn filters_as_the_sdk_sends_them() {
-        let c = parse_filter(Resource::Profiles, r#"equals(email,"a@b.org")"#).unwrap();
+        let c = parse_filter(Resource::Profiles, r#"equals(email,"A@B.org")"#).unwrap();
         assert_eq!(c, vec![Condition { field: "email", op: Op::Equals, value: Operand::Text("a@b.org".into()) }]);
+        let c = parse_filter(Resource::Profiles, r#"any(phone_number,["+1 (500) 555-0006"])"#).unwrap();
+        assert_eq!(c[0].value, Operand::List(vec![Operand::Text("+15005550006".into())]));
         let c = parse_filter(
             Resource::Profiles,
             r#"and(any(email,["a@b.org","c@d.org"]),greater-than(updated,2024-01-01T00:00:00Z))"#,
