@@ -15,6 +15,7 @@ pub async fn run_all(store: &dyn Store) {
     bulk_import_reports_conflicts(store).await;
     pagination_visits_every_row_once(store).await;
     accounts_are_isolated(store).await;
+    change_feed_covers_every_change_once(store).await;
 }
 
 fn by_email(email: &str) -> ProfileWrite {
@@ -204,4 +205,56 @@ async fn accounts_are_isolated(store: &dyn Store) {
     store.create_events(&a, vec![event("same@example.org", "M", None, 1_700_000_000)]).await.unwrap();
     assert!(store.list_events(&b, ListQuery::all(Resource::Events)).await.unwrap().items.is_empty());
     assert!(store.list_metrics(&b, ListQuery::all(Resource::Metrics)).await.unwrap().items.is_empty());
+}
+
+/// Windows over the change feed, read in turn, deliver every event once and every profile in
+/// its latest state, whatever changed between the reads.
+async fn change_feed_covers_every_change_once(store: &dyn Store) {
+    let a = store.create_account("feed").await.unwrap().id;
+    assert_eq!(store.change_position(&a).await.unwrap(), 0);
+    let batch = |from: usize| {
+        (from..from + 20)
+            .map(|i| event(&format!("f{}@example.org", i % 4), "M", Some(&format!("u{i}")), 1_700_000_000 + i as i64))
+            .collect::<Vec<_>>()
+    };
+    store.create_events(&a, batch(0)).await.unwrap();
+    let first = store.change_position(&a).await.unwrap();
+    assert!(first > 0);
+    // Changes land after the first window's bound was taken.
+    store.create_events(&a, batch(20)).await.unwrap();
+    let mut renamed = by_email("f1@example.org");
+    renamed.changes.first_name = Patch::Set("Renamed".into());
+    store.upsert_profile(&a, renamed).await.unwrap();
+    let second = store.change_position(&a).await.unwrap();
+
+    let mut events = Vec::new();
+    let mut profiles = std::collections::HashMap::new();
+    let mut metrics = 0;
+    for (after, up_to) in [(0, first), (first, second)] {
+        // Read in small pages to exercise the limit.
+        let mut from = after;
+        loop {
+            let page = store.changed_events(&a, from, up_to, 7).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.windows(2).all(|w| w[0].seq < w[1].seq));
+            from = page.last().unwrap().seq;
+            events.extend(page.into_iter().map(|c| c.item.event.unique_id.unwrap()));
+        }
+        for c in store.changed_profiles(&a, after, up_to, 1000).await.unwrap() {
+            assert!(c.seq > after && c.seq <= up_to);
+            profiles.insert(c.item.id.clone(), c.item);
+        }
+        metrics += store.changed_metrics(&a, after, up_to, 1000).await.unwrap().len();
+    }
+    let mut sorted = events.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 40, "every event exactly once");
+    assert_eq!(events.len(), 40);
+    assert_eq!(profiles.len(), 4, "every profile");
+    assert!(profiles.values().any(|p| p.first_name.as_deref() == Some("Renamed")), "in its latest state");
+    assert_eq!(metrics, 1);
+    assert!(store.changed_events(&a, second, i64::MAX, 10).await.unwrap().is_empty());
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use wharf_model::query::{ListQuery, Page};
 use wharf_model::{
     Account, AccountId, ApiKeyInfo, Event, ImportError, ImportJob, ImportJobId, KeyId, Metric, NewEvent, Profile,
-    ProfileId, ProfileWrite,
+    ProfileId, ProfileWrite, Timestamp,
 };
 
 pub use error::StoreError;
@@ -50,6 +50,15 @@ pub struct EventsOutcome {
 pub struct EventWithMetric {
     pub event: Event,
     pub metric: Metric,
+}
+
+/// One entry of an account's change feed: the row as it is now, at the change-sequence
+/// position of its latest change, and when that change was accepted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change<T> {
+    pub seq: i64,
+    pub accepted_at: Timestamp,
+    pub item: T,
 }
 
 /// One profile of a bulk import: the parsed write (or why it could not be parsed) and the
@@ -102,6 +111,37 @@ pub trait Store: Send + Sync + 'static {
     async fn get_metric(&self, account: &AccountId, id: &str) -> Result<Option<Metric>>;
     async fn list_metrics(&self, account: &AccountId, query: ListQuery) -> Result<Page<Metric>>;
     async fn get_import_job(&self, account: &AccountId, id: &ImportJobId) -> Result<Option<ImportJob>>;
+    // The change feed, read by the sync engine. Positions are handed out by one writer and
+    // committed in order, so once `change_position` returns N every change up to N is
+    // readable: a window (after, up_to] read later never misses a row.
+    /// The account's last handed-out change position (its high-water mark).
+    async fn change_position(&self, account: &AccountId) -> Result<i64>;
+    /// Events stored at positions in (after, up_to], in position order, at most `limit`.
+    async fn changed_events(
+        &self,
+        account: &AccountId,
+        after: i64,
+        up_to: i64,
+        limit: usize,
+    ) -> Result<Vec<Change<EventWithMetric>>>;
+    /// Profiles whose latest change is in (after, up_to]. A profile changed again later has
+    /// moved past `up_to` and is read, in its newer state, by a later window.
+    async fn changed_profiles(
+        &self,
+        account: &AccountId,
+        after: i64,
+        up_to: i64,
+        limit: usize,
+    ) -> Result<Vec<Change<Profile>>>;
+    /// Metrics created or changed in (after, up_to].
+    async fn changed_metrics(
+        &self,
+        account: &AccountId,
+        after: i64,
+        up_to: i64,
+        limit: usize,
+    ) -> Result<Vec<Change<Metric>>>;
+
     async fn list_import_errors(
         &self,
         account: &AccountId,

@@ -22,7 +22,7 @@ use wharf_model::{
     ProfileId, ProfileWrite,
 };
 
-use crate::{BulkProfile, CommitStats, EventWithMetric, EventsOutcome, NewApiKey, Result, Store, StoreError};
+use crate::{BulkProfile, Change, CommitStats, EventWithMetric, EventsOutcome, NewApiKey, Result, Store, StoreError};
 use writer::Writer;
 use writes::{Mode, OnConflict};
 
@@ -356,6 +356,98 @@ impl Store for SqliteStore {
             Ok(c.prepare_cached(&sql)?
                 .query_row(params![account.as_str(), id.as_str()], rows::import_job)
                 .optional()?)
+        })
+        .await
+    }
+
+    async fn change_position(&self, account: &AccountId) -> Result<i64> {
+        let account = account.clone();
+        self.read(move |c| {
+            c.prepare_cached("SELECT last_seq FROM accounts WHERE id = ?1")?
+                .query_row([account.as_str()], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound(format!("account {account}")))
+        })
+        .await
+    }
+
+    async fn changed_events(
+        &self,
+        account: &AccountId,
+        after: i64,
+        up_to: i64,
+        limit: usize,
+    ) -> Result<Vec<Change<EventWithMetric>>> {
+        let account = account.clone();
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {}, e.seq, e.accepted_at FROM events e \
+                 JOIN metrics m ON m.account_id = e.account_id AND m.id = e.metric_id \
+                 WHERE e.account_id = ?1 AND e.seq > ?2 AND e.seq <= ?3 ORDER BY e.seq LIMIT ?4",
+                rows::EVENT_COLUMNS
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let n = stmt.column_count();
+            let rows = stmt.query_map(params![account.as_str(), after, up_to, limit as i64], |r| {
+                Ok(Change {
+                    seq: r.get(n - 2)?,
+                    accepted_at: rows::from_micros(r.get(n - 1)?),
+                    item: rows::event_with_metric(r)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn changed_profiles(
+        &self,
+        account: &AccountId,
+        after: i64,
+        up_to: i64,
+        limit: usize,
+    ) -> Result<Vec<Change<Profile>>> {
+        let account = account.clone();
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {}, seq, changed_at FROM profiles \
+                 WHERE account_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+                rows::PROFILE_COLUMNS
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let n = stmt.column_count();
+            let rows = stmt.query_map(params![account.as_str(), after, up_to, limit as i64], |r| {
+                Ok(Change {
+                    seq: r.get(n - 2)?,
+                    accepted_at: rows::from_micros(r.get(n - 1)?),
+                    item: rows::profile(r)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn changed_metrics(
+        &self,
+        account: &AccountId,
+        after: i64,
+        up_to: i64,
+        limit: usize,
+    ) -> Result<Vec<Change<Metric>>> {
+        let account = account.clone();
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {}, seq, changed_at FROM metrics \
+                 WHERE account_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+                rows::METRIC_COLUMNS
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let n = stmt.column_count();
+            let rows = stmt.query_map(params![account.as_str(), after, up_to, limit as i64], |r| {
+                Ok(Change { seq: r.get(n - 2)?, accepted_at: rows::from_micros(r.get(n - 1)?), item: rows::metric(r)? })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
     }
