@@ -137,20 +137,27 @@ impl Writer {
     }
 }
 
+/// Runs a statement from the connection's statement cache: these run for every job, and
+/// `execute_batch` would parse them each time.
+pub(crate) fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 fn in_savepoint<R>(ctx: &mut WriteCtx<'_>, f: impl FnOnce(&mut WriteCtx<'_>) -> Result<R>) -> Result<R> {
-    if let Err(e) = ctx.conn.execute_batch("SAVEPOINT job") {
+    if let Err(e) = exec(ctx.conn, "SAVEPOINT job") {
         return Err(e.into());
     }
     ctx.seqs.clear();
     match f(ctx).and_then(|r| {
         ctx.flush_seqs()?;
-        ctx.conn.execute_batch("RELEASE job")?;
+        exec(ctx.conn, "RELEASE job")?;
         Ok(r)
     }) {
         Ok(r) => Ok(r),
         Err(e) => {
             // Undo this job only; the caches may name rows that no longer exist.
-            let _ = ctx.conn.execute_batch("ROLLBACK TO job; RELEASE job");
+            let _ = exec(ctx.conn, "ROLLBACK TO job").and_then(|_| exec(ctx.conn, "RELEASE job"));
             ctx.caches.metrics.clear();
             ctx.seqs.clear();
             Err(e)
@@ -168,7 +175,7 @@ fn run_group(
 ) {
     use std::sync::atomic::Ordering::Relaxed;
     let started = Instant::now();
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "could not begin a write transaction");
         for job in group.drain(..) {
             job(None)(Err(StoreError::Storage(e.to_string())));
@@ -186,7 +193,7 @@ fn run_group(
             replies.push(job(Some(&mut ctx)));
         }
     }
-    let outcome = conn.execute_batch("COMMIT").map_err(StoreError::from);
+    let outcome = exec(conn, "COMMIT").map_err(StoreError::from);
     if let Err(e) = &outcome {
         tracing::error!(error = %e, jobs = replies.len(), "commit failed; nothing of this group was stored");
         let _ = conn.execute_batch("ROLLBACK");

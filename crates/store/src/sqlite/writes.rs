@@ -12,7 +12,7 @@ use wharf_model::{
 };
 
 use super::rows::{self, micros};
-use super::writer::WriteCtx;
+use super::writer::{WriteCtx, exec};
 use crate::{BulkProfile, EventsOutcome, Result, StoreError};
 
 /// What to do when an identifier of a write belongs to another profile.
@@ -382,11 +382,12 @@ pub(crate) fn bulk_import(
                 continue;
             }
         };
-        ctx.conn.execute_batch("SAVEPOINT profile")?;
+        exec(ctx.conn, "SAVEPOINT profile")?;
         match write_profile(ctx, account, write, Mode::Upsert, OnConflict::Reject) {
-            Ok(_) => ctx.conn.execute_batch("RELEASE profile")?,
+            Ok(_) => exec(ctx.conn, "RELEASE profile")?,
             Err(e @ (StoreError::Conflict { .. } | StoreError::UnknownProfile { .. })) => {
-                ctx.conn.execute_batch("ROLLBACK TO profile; RELEASE profile")?;
+                exec(ctx.conn, "ROLLBACK TO profile")?;
+                exec(ctx.conn, "RELEASE profile")?;
                 let (code, title, pointer) = match &e {
                     StoreError::Conflict { field, .. } => {
                         ("duplicate_profile", "Conflict.", format!("/data/attributes/{}", field.name()))
