@@ -89,6 +89,7 @@ impl From<StoreError> for ApiError {
                     format!("A profile already exists with this {}.", field.name()),
                 )
             },
+            StoreError::AlreadyExists(what) => ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict.", what),
             StoreError::UnknownProfile { id, .. } => {
                 ApiError::invalid_pointer("/data/id", format!("no profile has id '{id}'"))
             }

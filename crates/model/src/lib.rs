@@ -11,6 +11,7 @@ pub mod limits;
 pub mod patch;
 pub mod profile;
 pub mod query;
+pub mod sync;
 pub mod warehouse;
 
 pub use account::{Account, ApiKeyInfo};

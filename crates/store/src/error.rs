@@ -10,6 +10,9 @@ pub enum StoreError {
     /// A write names a profile id that does not exist; `position` is the write's index.
     #[error("no profile has id {id}")]
     UnknownProfile { position: usize, id: String },
+    /// The thing to create exists already and cannot be replaced by this request.
+    #[error("{0}")]
+    AlreadyExists(String),
     /// The database failed (disk full, I/O error, corruption): nothing was stored.
     #[error("storage failure: {0}")]
     Storage(String),

@@ -12,6 +12,9 @@ mod stats;
 use async_trait::async_trait;
 use serde_json::Value;
 use wharf_model::query::{ListQuery, Page};
+use wharf_model::sync::{
+    ConnectionState, DataObject, SyncErrorEntry, SyncOptions, SyncRun, SyncStatus, WarehouseConnection, WarehouseSync,
+};
 use wharf_model::{
     Account, AccountId, ApiKeyInfo, Event, ImportError, ImportJob, ImportJobId, KeyId, Metric, NewEvent, Profile,
     ProfileId, ProfileWrite, Timestamp,
@@ -50,6 +53,16 @@ pub struct EventsOutcome {
 pub struct EventWithMetric {
     pub event: Event,
     pub metric: Metric,
+}
+
+/// A request to create or replace a connection.
+#[derive(Clone, Debug)]
+pub struct PutConnection {
+    pub destination_type: String,
+    pub sealed_destination: Vec<u8>,
+    pub options: SyncOptions,
+    /// The cadence of periodic syncs: their first run is this long after connecting.
+    pub periodic_interval: std::time::Duration,
 }
 
 /// One entry of an account's change feed: the row as it is now, at the change-sequence
@@ -141,6 +154,72 @@ pub trait Store: Send + Sync + 'static {
         up_to: i64,
         limit: usize,
     ) -> Result<Vec<Change<Metric>>>;
+
+    // Warehouse sync state. The store keeps the destination configuration sealed (it never
+    // sees credentials) and creates the syncs, so that their anchor (the change position at
+    // connection time) is read in the same transaction that records them.
+
+    /// Creates the account's connection, or replaces the one of the same destination type
+    /// (new credentials or options). A connection of another type is
+    /// [`StoreError::AlreadyExists`]: one destination per account.
+    async fn put_connection(
+        &self,
+        account: &AccountId,
+        put: PutConnection,
+    ) -> Result<(WarehouseConnection, Vec<WarehouseSync>)>;
+    async fn get_connection(&self, account: &AccountId) -> Result<Option<WarehouseConnection>>;
+    /// Records a connection test's outcome.
+    async fn set_connection_state(&self, account: &AccountId, state: ConnectionState, last_test: String) -> Result<()>;
+    /// Deletes the connection and its credentials; every sync becomes Disabled.
+    async fn delete_connection(&self, account: &AccountId) -> Result<()>;
+    async fn list_syncs(&self, account: &AccountId) -> Result<Vec<WarehouseSync>>;
+    async fn get_sync(&self, account: &AccountId, id: &str) -> Result<Option<WarehouseSync>>;
+    /// Sets a sync's status from a user action (pause, resume, re-enable, run now).
+    async fn set_sync_status(
+        &self,
+        account: &AccountId,
+        id: &str,
+        status: SyncStatus,
+        next_run_at: Option<Timestamp>,
+        reset_attempts: bool,
+    ) -> Result<()>;
+    /// Saves a sync's state (status, cursor, pending window, progress, schedule) as the
+    /// engine moved it. A Paused or Disabled status set meanwhile is kept.
+    async fn save_sync(&self, account: &AccountId, sync: WarehouseSync) -> Result<()>;
+    /// Saves a sync's state together with the run that moved it, atomically.
+    async fn save_run(
+        &self,
+        account: &AccountId,
+        sync: WarehouseSync,
+        run: SyncRun,
+        error: Option<SyncErrorEntry>,
+    ) -> Result<()>;
+    async fn list_runs(&self, account: &AccountId, sync_id: &str, limit: usize) -> Result<Vec<SyncRun>>;
+    async fn list_sync_errors(
+        &self,
+        account: &AccountId,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<SyncErrorEntry>>;
+    /// Runnable syncs of enabled connections that are due at `now`, across accounts.
+    async fn due_syncs(&self, now: Timestamp) -> Result<Vec<(AccountId, WarehouseSync)>>;
+    /// Rows an object has in the window (after, up_to]; events only from `since` on.
+    async fn count_changes(
+        &self,
+        account: &AccountId,
+        object: DataObject,
+        after: i64,
+        up_to: i64,
+        since: Option<Timestamp>,
+    ) -> Result<u64>;
+    /// The acceptance time of the first change after `after`, if any: how fresh a periodic
+    /// sync whose cursor is `after` is.
+    async fn first_change_after(
+        &self,
+        account: &AccountId,
+        object: DataObject,
+        after: i64,
+    ) -> Result<Option<Timestamp>>;
 
     async fn list_import_errors(
         &self,

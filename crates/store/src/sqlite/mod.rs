@@ -4,6 +4,7 @@
 mod reads;
 mod rows;
 mod schema;
+mod sync_state;
 mod writer;
 mod writes;
 
@@ -17,12 +18,18 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use wharf_model::query::{ListQuery, Page, Resource};
+use wharf_model::sync::{
+    ConnectionState, DataObject, SyncErrorEntry, SyncRun, SyncStatus, WarehouseConnection, WarehouseSync,
+};
 use wharf_model::{
     Account, AccountId, ApiKeyInfo, Clock, ImportError, ImportJob, ImportJobId, KeyId, Metric, NewEvent, Profile,
-    ProfileId, ProfileWrite,
+    ProfileId, ProfileWrite, Timestamp,
 };
 
-use crate::{BulkProfile, Change, CommitStats, EventWithMetric, EventsOutcome, NewApiKey, Result, Store, StoreError};
+use crate::{
+    BulkProfile, Change, CommitStats, EventWithMetric, EventsOutcome, NewApiKey, PutConnection, Result, Store,
+    StoreError,
+};
 use writer::Writer;
 use writes::{Mode, OnConflict};
 
@@ -450,6 +457,131 @@ impl Store for SqliteStore {
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
+    }
+
+    async fn put_connection(
+        &self,
+        account: &AccountId,
+        put: PutConnection,
+    ) -> Result<(WarehouseConnection, Vec<WarehouseSync>)> {
+        let account = account.clone();
+        self.writer.write(move |ctx| sync_state::put_connection(ctx, &account, put)).await
+    }
+
+    async fn get_connection(&self, account: &AccountId) -> Result<Option<WarehouseConnection>> {
+        let account = account.clone();
+        self.read(move |c| sync_state::get_connection(c, &account)).await
+    }
+
+    async fn set_connection_state(&self, account: &AccountId, state: ConnectionState, last_test: String) -> Result<()> {
+        let account = account.clone();
+        self.writer
+            .write(move |ctx| {
+                let n = ctx.conn.execute(
+                    "UPDATE connections SET state = ?2, last_test = ?3, updated = ?4 WHERE account_id = ?1",
+                    params![account.as_str(), state.name(), last_test, rows::micros(ctx.now)],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NotFound("connection".into()));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_connection(&self, account: &AccountId) -> Result<()> {
+        let account = account.clone();
+        self.writer.write(move |ctx| sync_state::delete_connection(ctx, &account)).await
+    }
+
+    async fn list_syncs(&self, account: &AccountId) -> Result<Vec<WarehouseSync>> {
+        let account = account.clone();
+        self.read(move |c| sync_state::list_syncs(c, &account)).await
+    }
+
+    async fn get_sync(&self, account: &AccountId, id: &str) -> Result<Option<WarehouseSync>> {
+        let (account, id) = (account.clone(), id.to_string());
+        self.read(move |c| {
+            let sql = format!("SELECT {} FROM syncs WHERE account_id = ?1 AND id = ?2", sync_state::SYNC_COLUMNS);
+            Ok(c.prepare_cached(&sql)?.query_row(params![account.as_str(), id], sync_state::sync).optional()?)
+        })
+        .await
+    }
+
+    async fn set_sync_status(
+        &self,
+        account: &AccountId,
+        id: &str,
+        status: SyncStatus,
+        next_run_at: Option<Timestamp>,
+        reset_attempts: bool,
+    ) -> Result<()> {
+        let (account, id) = (account.clone(), id.to_string());
+        self.writer
+            .write(move |ctx| sync_state::set_status(ctx, &account, &id, status, next_run_at, reset_attempts))
+            .await
+    }
+
+    async fn save_sync(&self, account: &AccountId, sync: WarehouseSync) -> Result<()> {
+        let account = account.clone();
+        self.writer.write(move |ctx| sync_state::save_sync(ctx, &account, &sync)).await
+    }
+
+    async fn save_run(
+        &self,
+        account: &AccountId,
+        sync: WarehouseSync,
+        run: SyncRun,
+        error: Option<SyncErrorEntry>,
+    ) -> Result<()> {
+        let account = account.clone();
+        self.writer
+            .write(move |ctx| {
+                sync_state::save_sync(ctx, &account, &sync)?;
+                sync_state::record_run(ctx, &account, &run, error.as_ref())
+            })
+            .await
+    }
+
+    async fn list_runs(&self, account: &AccountId, sync_id: &str, limit: usize) -> Result<Vec<SyncRun>> {
+        let (account, sync_id) = (account.clone(), sync_id.to_string());
+        self.read(move |c| sync_state::list_runs(c, &account, &sync_id, limit)).await
+    }
+
+    async fn list_sync_errors(
+        &self,
+        account: &AccountId,
+        since: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<SyncErrorEntry>> {
+        let account = account.clone();
+        self.read(move |c| sync_state::list_errors(c, &account, since, limit)).await
+    }
+
+    async fn due_syncs(&self, now: Timestamp) -> Result<Vec<(AccountId, WarehouseSync)>> {
+        self.read(move |c| sync_state::due_syncs(c, now)).await
+    }
+
+    async fn count_changes(
+        &self,
+        account: &AccountId,
+        object: DataObject,
+        after: i64,
+        up_to: i64,
+        since: Option<Timestamp>,
+    ) -> Result<u64> {
+        let account = account.clone();
+        self.read(move |c| sync_state::count_changes(c, &account, object, after, up_to, since)).await
+    }
+
+    async fn first_change_after(
+        &self,
+        account: &AccountId,
+        object: DataObject,
+        after: i64,
+    ) -> Result<Option<Timestamp>> {
+        let account = account.clone();
+        self.read(move |c| sync_state::first_change_after(c, &account, object, after)).await
     }
 
     async fn list_import_errors(

@@ -106,6 +106,66 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, job_id, idx)
     ) WITHOUT ROWID;
     "#,
+    // 2: warehouse connection, syncs, their runs and errors.
+    r#"
+    CREATE TABLE connections (
+        account_id         TEXT PRIMARY KEY REFERENCES accounts(id),
+        destination_type   TEXT NOT NULL,
+        sealed_destination BLOB NOT NULL,
+        options            TEXT NOT NULL,
+        state              TEXT NOT NULL,
+        last_test          TEXT,
+        created            INTEGER NOT NULL,
+        updated            INTEGER NOT NULL
+    );
+    CREATE TABLE syncs (
+        account_id      TEXT NOT NULL,
+        id              TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        object          TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        cursor          INTEGER NOT NULL,
+        target          INTEGER,
+        since           INTEGER,
+        pending_after   INTEGER,
+        pending_up_to   INTEGER,
+        pending_part    INTEGER,
+        rows_done       INTEGER NOT NULL,
+        rows_total      INTEGER NOT NULL,
+        attempt         INTEGER NOT NULL,
+        next_run_at     INTEGER,
+        last_run_at     INTEGER,
+        last_success_at INTEGER,
+        started_at      INTEGER,
+        ended_at        INTEGER,
+        PRIMARY KEY (account_id, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE sync_runs (
+        account_id TEXT NOT NULL,
+        sync_id    TEXT NOT NULL,
+        started    INTEGER NOT NULL,
+        run        TEXT NOT NULL,
+        after      INTEGER NOT NULL,
+        up_to      INTEGER NOT NULL,
+        rows       INTEGER NOT NULL,
+        bytes      INTEGER NOT NULL,
+        finished   INTEGER NOT NULL,
+        error_id   TEXT
+    );
+    CREATE INDEX sync_runs_by_sync ON sync_runs(account_id, sync_id, started);
+    CREATE TABLE sync_errors (
+        account_id       TEXT NOT NULL,
+        id               TEXT NOT NULL,
+        sync_id          TEXT NOT NULL,
+        kind             TEXT NOT NULL,
+        summary          TEXT NOT NULL,
+        code             TEXT NOT NULL,
+        external_message TEXT NOT NULL,
+        at               INTEGER NOT NULL,
+        PRIMARY KEY (account_id, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX sync_errors_at ON sync_errors(account_id, at);
+    "#,
 ];
 
 /// Brings the database to the newest schema, one transaction per migration.
