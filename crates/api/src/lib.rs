@@ -6,6 +6,7 @@
 mod error;
 mod http;
 mod klaviyo;
+mod management;
 mod metrics;
 
 use std::sync::Arc;
@@ -23,11 +24,18 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
+    /// The warehouse sync engine; `/v1` answers 503 without it.
+    pub engine: Option<Arc<wharf_sync::SyncEngine>>,
 }
 
 impl AppState {
+    pub fn with_engine(mut self, engine: Arc<wharf_sync::SyncEngine>) -> Self {
+        self.engine = Some(engine);
+        self
+    }
+
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        AppState { store, clock, metrics: Arc::new(Metrics::default()) }
+        AppState { store, clock, metrics: Arc::new(Metrics::default()), engine: None }
     }
 }
 
@@ -35,6 +43,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(klaviyo::routes())
+        .merge(management::routes())
         .merge(metrics::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count_requests))

@@ -11,6 +11,7 @@ mod error;
 pub mod local;
 pub mod parquet_files;
 mod registry;
+pub mod s3;
 
 pub use destination::{Destination, LoadReceipt, Step, StepOutcome};
 pub use error::{DestinationError, ErrorKind};

@@ -104,7 +104,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => args.http,
         _ => None,
     };
-    let config = Config::resolve(file, cli.global.data_dir, http, cli.global.log);
+    let interval = file.periodic_interval.clone();
+    let config =
+        Config::resolve(file, cli.global.data_dir, http, cli.global.log).with_sync_settings(interval.as_deref())?;
     match cli.command {
         Command::Serve { .. } => crate::serve::serve(config).await,
         Command::Demo(args) => crate::demo::run(config, args).await,

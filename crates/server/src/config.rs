@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -14,6 +15,7 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub http: Option<SocketAddr>,
     pub log: Option<String>,
+    pub periodic_interval: Option<String>,
 }
 
 /// The resolved configuration.
@@ -25,6 +27,28 @@ pub struct Config {
     pub http: SocketAddr,
     /// `tracing` filter. Default `info`.
     pub log: String,
+    /// Cadence of periodic syncs. Default one hour; tests and demos use seconds.
+    pub periodic_interval: Duration,
+    /// Key that seals stored credentials (64 hex characters). Default: `secret.key` in the data dir.
+    pub secret_key: Option<String>,
+}
+
+/// Parses `500ms`, `5s`, `10m`, `1h`.
+pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits.parse().with_context(|| format!("'{text}' is not a duration like 5s, 10m or 1h"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => anyhow::bail!("'{text}' is not a duration like 5s, 10m or 1h"),
+    };
+    if d < Duration::from_millis(100) {
+        anyhow::bail!("'{text}' is too short; the periodic interval is at least 100ms");
+    }
+    Ok(d)
 }
 
 pub const DEFAULT_DATA_DIR: &str = "wharf-data";
@@ -55,7 +79,20 @@ impl Config {
             data_dir: data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             http: http.or(file.http).unwrap_or_else(|| DEFAULT_HTTP.parse().expect("valid default address")),
             log: log.or(file.log).unwrap_or_else(|| "info".into()),
+            periodic_interval: Duration::from_secs(3600),
+            secret_key: None,
         }
+    }
+
+    /// Applies the sync settings: `WHARF_PERIODIC_INTERVAL` over the file's `periodic_interval`,
+    /// and `WHARF_SECRET_KEY`.
+    pub fn with_sync_settings(mut self, file_interval: Option<&str>) -> anyhow::Result<Config> {
+        let env = std::env::var("WHARF_PERIODIC_INTERVAL").ok();
+        if let Some(text) = env.as_deref().or(file_interval) {
+            self.periodic_interval = parse_duration(text).context("periodic interval")?;
+        }
+        self.secret_key = std::env::var("WHARF_SECRET_KEY").ok().filter(|k| !k.is_empty());
+        Ok(self)
     }
 }
 
@@ -72,6 +109,16 @@ mod tests {
         assert_eq!(c.log, "info");
         let c = Config::resolve(FileConfig::default(), None, None, None);
         assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        for bad in ["", "5", "s", "5 days", "10ms", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

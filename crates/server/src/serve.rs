@@ -7,6 +7,8 @@ use anyhow::Context;
 use wharf_api::AppState;
 use wharf_model::SystemClock;
 use wharf_store::{SqliteStore, Store};
+use wharf_sync::seal::Sealer;
+use wharf_sync::{EngineConfig, SyncEngine};
 
 use crate::config::Config;
 
@@ -42,15 +44,30 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     run_http(config, store).await
 }
 
-/// Serves the router on the configured address until SIGINT or SIGTERM.
+/// The sync engine over `store`, with the operator's settings.
+pub fn engine(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc<SyncEngine>> {
+    let sealer = Sealer::open(&config.data_dir, config.secret_key.as_deref()).context("opening the credentials key")?;
+    let settings = EngineConfig { periodic_interval: config.periodic_interval, ..EngineConfig::default() };
+    Ok(Arc::new(SyncEngine::new(store, sealer, Arc::new(SystemClock), settings)))
+}
+
+/// Serves the router on the configured address, and runs the sync scheduler, until SIGINT
+/// or SIGTERM.
 pub async fn run_http(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
-    let state = AppState::new(store, Arc::new(SystemClock));
+    let engine = engine(&config, store.clone())?;
+    let state = AppState::new(store, Arc::new(SystemClock)).with_engine(engine.clone());
     let listener =
         tokio::net::TcpListener::bind(config.http).await.with_context(|| format!("binding {}", config.http))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "wharf listening");
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), interval = ?config.periodic_interval, "wharf listening");
     eprintln!("wharf listening on http://{addr}");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let scheduler = tokio::spawn(engine.run_scheduler(async move {
+        let _ = stop_rx.await;
+    }));
     axum::serve(listener, wharf_api::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let _ = stop_tx.send(());
+    let _ = scheduler.await;
     tracing::info!("wharf stopped");
     Ok(())
 }

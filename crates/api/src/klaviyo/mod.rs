@@ -6,6 +6,8 @@ mod events;
 mod metrics;
 mod profiles;
 mod query;
+
+pub(crate) use query::pairs as query_pairs;
 mod render;
 
 use axum::Router;
