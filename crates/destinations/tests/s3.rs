@@ -366,7 +366,6 @@ async fn s3_passes_the_destination_conformance_suite_against_moto() {
     let steps = broken.test_connection().await;
     let failed = steps.iter().find(|s| !s.ok).unwrap();
     let error = failed.error.as_ref().unwrap();
-    eprintln!("DBG {error:?}");
     assert_eq!(failed.step, wharf_destinations::Step::Authenticate, "{steps:?}");
     assert_eq!(error.code, "SignatureDoesNotMatch", "{error:?}");
     assert!(error.external_message.contains("signature"), "{error:?}");
@@ -444,7 +443,6 @@ async fn loads_fail_as_transient_while_moto_is_down_then_every_row_lands_once() 
     // Killed: connection refused, reported as transient by every operation.
     moto.kill();
     let e = d.load(&r2, &conformance::events(100, 100)).await.unwrap_err();
-    eprintln!("DBG {e:?}");
     assert_eq!(e.kind, ErrorKind::Transient, "{e:?}");
     assert!(!e.external_message.is_empty());
     assert_eq!(d.committed(&r1).await.unwrap_err().kind, ErrorKind::Transient);
@@ -603,7 +601,6 @@ async fn a_destination_that_hangs_or_is_gone_is_transient() {
     let port = free_port();
     let d = against(&format!("http://127.0.0.1:{port}"));
     let e = d.load(&run(Table::Event, 0, 1), &conformance::events(0, 1)).await.unwrap_err();
-    eprintln!("DBG {e:?}");
     assert_eq!((e.kind, e.code.as_str()), (ErrorKind::Transient, "connect"), "{e:?}");
     assert!(!e.external_message.is_empty());
 }

@@ -25,6 +25,8 @@ pub struct EngineConfig {
     pub retry: RetryPolicy,
     /// How often the scheduler looks for due syncs when nothing wakes it.
     pub tick: Duration,
+    /// Rows per run (window).
+    pub batch_rows: usize,
 }
 
 impl Default for EngineConfig {
@@ -33,9 +35,15 @@ impl Default for EngineConfig {
             periodic_interval: Duration::from_secs(3600),
             retry: RetryPolicy::default(),
             tick: Duration::from_millis(500),
+            batch_rows: runner::BATCH_ROWS,
         }
     }
 }
+
+/// Builds a destination from its configuration. The default is the registry's `build`;
+/// tests wrap it to inject failures.
+pub type DestinationFactory =
+    Arc<dyn Fn(&DestinationConfig) -> Result<Box<dyn Destination>, wharf_destinations::DestinationError> + Send + Sync>;
 
 pub struct SyncEngine {
     store: Arc<dyn Store>,
@@ -43,6 +51,7 @@ pub struct SyncEngine {
     clock: Arc<dyn Clock>,
     config: EngineConfig,
     wake: Notify,
+    factory: DestinationFactory,
 }
 
 impl std::fmt::Debug for SyncEngine {
@@ -57,7 +66,14 @@ fn steps_json(steps: &[StepOutcome]) -> Value {
 
 impl SyncEngine {
     pub fn new(store: Arc<dyn Store>, sealer: Sealer, clock: Arc<dyn Clock>, config: EngineConfig) -> Self {
-        SyncEngine { store, sealer, clock, config, wake: Notify::new() }
+        let factory: DestinationFactory = Arc::new(|c: &DestinationConfig| c.build());
+        SyncEngine { store, sealer, clock, config, wake: Notify::new(), factory }
+    }
+
+    /// Replaces how destinations are built (tests inject failing destinations).
+    pub fn with_destination_factory(mut self, factory: DestinationFactory) -> Self {
+        self.factory = factory;
+        self
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -79,7 +95,7 @@ impl SyncEngine {
     ) -> Result<(WarehouseConnection, Vec<StepOutcome>), SyncError> {
         destination.validate().map_err(|e| SyncError::Invalid(format!("destination: {e}")))?;
         options.validate().map_err(|e| SyncError::Invalid(format!("options: {e}")))?;
-        let steps = destination.build()?.test_connection().await;
+        let steps = (self.factory)(&destination)?.test_connection().await;
         let destination_type = serde_json::to_value(&destination)
             .ok()
             .and_then(|v| v["type"].as_str().map(str::to_string))
@@ -97,7 +113,7 @@ impl SyncEngine {
         })?;
         let connection = self.record_test(account, &steps).await?;
         if connection.state == ConnectionState::Enabled {
-            destination.build()?.ensure_tables().await?;
+            (self.factory)(&destination)?.ensure_tables().await?;
         }
         self.wake.notify_one();
         Ok((connection, steps))
@@ -114,10 +130,10 @@ impl SyncEngine {
     pub async fn test(&self, account: &AccountId) -> Result<(WarehouseConnection, Vec<StepOutcome>), SyncError> {
         let c = self.store.get_connection(account).await?.ok_or_else(|| SyncError::NotFound("connection".into()))?;
         let destination = self.destination_config(&c)?;
-        let steps = destination.build()?.test_connection().await;
+        let steps = (self.factory)(&destination)?.test_connection().await;
         let connection = self.record_test(account, &steps).await?;
         if connection.state == ConnectionState::Enabled {
-            destination.build()?.ensure_tables().await?;
+            (self.factory)(&destination)?.ensure_tables().await?;
         }
         self.wake.notify_one();
         Ok((connection, steps))
@@ -185,7 +201,7 @@ impl SyncEngine {
         for (account, sync) in due {
             if !destinations.contains_key(&account) {
                 let Some(c) = self.store.get_connection(&account).await? else { continue };
-                let built = self.destination_config(&c).and_then(|d| Ok(d.build()?));
+                let built = self.destination_config(&c).and_then(|d| Ok((self.factory)(&d)?));
                 match built {
                     Ok(d) => {
                         destinations.insert(account.clone(), (d, c.options.clone()));
@@ -220,6 +236,7 @@ impl SyncEngine {
                 interval: self.config.periodic_interval,
                 policy: self.config.retry,
                 jitter: rand::random::<f64>(),
+                batch_rows: self.config.batch_rows,
             };
             let (next, step) = runner::step(&cx, sync).await?;
             match step {

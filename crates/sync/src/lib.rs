@@ -12,6 +12,6 @@ mod rows;
 mod runner;
 pub mod seal;
 
-pub use engine::{EngineConfig, SyncEngine};
+pub use engine::{DestinationFactory, EngineConfig, SyncEngine};
 pub use error::SyncError;
 pub use runner::BATCH_ROWS;

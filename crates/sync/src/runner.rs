@@ -40,6 +40,7 @@ pub struct StepContext<'a> {
     pub policy: RetryPolicy,
     /// In [0, 1): spreads retries.
     pub jitter: f64,
+    pub batch_rows: usize,
 }
 
 /// The rows of a window, and how many of them count for progress.
@@ -128,7 +129,7 @@ pub async fn step(cx: &StepContext<'_>, mut sync: WarehouseSync) -> Result<(Ware
             return Ok((sync, Step::CaughtUp));
         }
         None => {
-            let window = read_window(cx, &sync, sync.cursor, high, BATCH_ROWS).await?;
+            let window = read_window(cx, &sync, sync.cursor, high, cx.batch_rows).await?;
             let up_to = window.last_seq.unwrap_or(high);
             if sync.kind == SyncKind::Periodic && sync.status != SyncStatus::InProgress {
                 // A new cycle: progress counts what is waiting now.

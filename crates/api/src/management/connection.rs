@@ -42,11 +42,10 @@ fn parse_options(v: Option<&Value>) -> Result<SyncOptions, ApiError> {
             return Err(invalid(&format!("/options/{k}"), format!("'{k}' is not an option")));
         }
     }
-    if let Some(c) = obj.get("periodic_cadence") {
-        if c != "hourly" {
-            return Err(invalid("/options/periodic_cadence", "the periodic cadence is hourly and cannot be changed"));
-        }
+    if obj.get("periodic_cadence").is_some_and(|c| c != "hourly") {
+        return Err(invalid("/options/periodic_cadence", "the periodic cadence is hourly and cannot be changed"));
     }
+
     let data_objects = match obj.get("data_objects") {
         None => vec![DataObject::Profiles, DataObject::Events],
         Some(v) => string_list(v, "/options/data_objects")?
