@@ -58,6 +58,11 @@ impl TestApp {
         TestApp { store, router, _dir: dir }
     }
 
+    /// Rebuilds the router with a sync engine, so `/v1` works.
+    pub fn set_engine(&mut self, engine: Arc<wharf_sync::SyncEngine>) {
+        self.router = wharf_api::router(AppState::new(self.store.clone(), Arc::new(SystemClock)).with_engine(engine));
+    }
+
     pub async fn tenant(&self, name: &str) -> Tenant {
         let a = self.store.create_account(name).await.unwrap();
         let k = self.store.create_api_key(&a.id, "test").await.unwrap();
