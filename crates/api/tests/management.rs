@@ -100,7 +100,7 @@ async fn connect_list_act_and_remove() {
     assert_eq!(app.send("GET", "/v1/connection", &t.key, None).await.status, StatusCode::NOT_FOUND);
     let syncs = app.send("GET", "/v1/syncs", &t.key, None).await.body["data"].as_array().unwrap().clone();
     assert!(syncs.iter().all(|s| s["status"] == "disabled"));
-    assert!(out.path().join("klaviyo_event").read_dir().unwrap().next().is_some(), "the warehouse is left alone");
+    assert!(out.path().join("klaviyo_profile").read_dir().unwrap().next().is_some(), "the warehouse is left alone");
     assert_eq!(app.send("DELETE", "/v1/connection", &t.key, None).await.status, StatusCode::NOT_FOUND);
 }
 
