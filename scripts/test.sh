@@ -34,6 +34,20 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; 
   echo "$want" > "$STAMP"
 fi
 
+step "python venv with the test peers: moto for S3 (pinned)"
+PEERS="$CACHE/peers-venv"
+PREQ=tests/peers/requirements.txt
+PSTAMP="$PEERS/.requirements.sha256"
+pwant=$(sha256sum "$PREQ" | cut -d' ' -f1)
+if [ ! -x "$PEERS/bin/python" ] || [ "$(cat "$PSTAMP" 2>/dev/null)" != "$pwant" ]; then
+  rm -rf "$PEERS"
+  python3 -m venv "$PEERS"
+  "$PEERS/bin/pip" install -q --disable-pip-version-check -r "$PREQ"
+  echo "$pwant" > "$PSTAMP"
+fi
+# The S3 tests start $WHARF_PEERS_VENV/bin/moto_server themselves, on free ports.
+export WHARF_PEERS_VENV="$PEERS"
+
 step "build"
 cargo build --workspace --all-targets
 

@@ -108,6 +108,14 @@ pub async fn run_all(d: &dyn Destination, probe: &dyn Probe) {
     assert_eq!(d.load(&empty, &Rows::Events(vec![])).await.unwrap().rows, 0);
     assert!(d.committed(&empty).await.unwrap().is_some());
 
+    // Reloading a committed run replaces it, even with fewer or no rows.
+    let shrinking = run(Table::Event, 260, 270);
+    d.load(&shrinking, &events(1000, 5)).await.unwrap();
+    d.load(&shrinking, &events(1000, 2)).await.unwrap();
+    assert_eq!(probe.ids(Table::Event).await.len(), 252);
+    d.load(&shrinking, &Rows::Events(vec![])).await.unwrap();
+    assert_eq!(probe.ids(Table::Event).await.len(), 250, "an empty reload leaves none of the earlier rows");
+
     // Profiles: the latest version wins.
     d.load(
         &run(Table::Profile, 0, 10),

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -50,6 +51,145 @@ pub enum Command {
     /// Private API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// The account's warehouse connection, on a running server.
+    Connection {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: ConnectionCommand,
+    },
+    /// The account's warehouse syncs, on a running server.
+    Syncs {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: SyncsCommand,
+    },
+}
+
+/// How the `connection` and `syncs` commands reach a running `wharf serve`.
+#[derive(Args, Debug)]
+pub struct Remote {
+    /// The server's URL.
+    #[arg(long, global = true, env = "WHARF_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// A private API key of the account (required).
+    #[arg(long, global = true, env = "WHARF_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConnectionCommand {
+    /// Create or replace the connection, and test it step by step.
+    Set(Box<SetConnection>),
+    /// Test the stored connection again (retry).
+    Test {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the connection, secrets redacted.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the connection: every sync becomes disabled; the warehouse is left alone.
+    Remove,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DestinationType {
+    /// Parquet files in a folder of the server's machine.
+    Local,
+    /// Parquet files in an S3 bucket or an S3-compatible store.
+    S3,
+}
+
+#[derive(Args, Debug)]
+pub struct SetConnection {
+    /// Destination type.
+    #[arg(long = "type", value_enum)]
+    pub kind: DestinationType,
+    /// local: the folder the tables go in (absolute, on the server's machine).
+    #[arg(long)]
+    pub path: Option<String>,
+    /// s3: bucket name.
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// s3: the bucket's region, e.g. us-east-1.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// s3: access key id.
+    #[arg(long)]
+    pub access_key_id: Option<String>,
+    /// s3: secret access key.
+    #[arg(long, env = "WHARF_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub secret_access_key: Option<String>,
+    /// s3: base URL of an S3-compatible store; AWS when absent.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// s3: key prefix the tables go under.
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// s3: path-style requests (default: true with --endpoint, false on AWS).
+    #[arg(long)]
+    pub path_style: Option<bool>,
+    /// What to sync [default: profiles,events].
+    #[arg(long, value_delimiter = ',')]
+    pub data_objects: Vec<String>,
+    /// Integrations whose events are not synced.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude_integrations: Vec<String>,
+    /// Metric names to sync [default: all].
+    #[arg(long, value_delimiter = ',')]
+    pub selective_sync: Vec<String>,
+    /// History the first sync covers: 30d, 90d, 1y or all [default: all].
+    #[arg(long)]
+    pub historical_range: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SyncsCommand {
+    /// List the syncs with their status, progress and freshness.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one sync.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pause a sync; resume loses nothing.
+    Pause { id: String },
+    /// Resume a paused sync.
+    Resume { id: String },
+    /// Restart a failed sync.
+    Reenable { id: String },
+    /// Run a sync now.
+    Run {
+        id: String,
+        /// Draw its progress and wait until it is done.
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits, e.g. 30s, 10m.
+        #[arg(long, default_value = "10m", value_parser = parse_wait)]
+        timeout: Duration,
+    },
+    /// Draw a sync's progress until its current or next run is done; without an id, the
+    /// historical syncs' until they are completed.
+    Watch {
+        id: Option<String>,
+        /// How long to watch, e.g. 30s, 10m.
+        #[arg(long, default_value = "10m", value_parser = parse_wait)]
+        timeout: Duration,
+    },
+}
+
+fn parse_wait(text: &str) -> Result<Duration, String> {
+    config::parse_duration(text).map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand, Debug)]
@@ -98,6 +238,12 @@ fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The remote commands need no config file or data dir: only the server and a key.
+    let cli = match cli.command {
+        Command::Connection { remote, command } => return crate::remote::connection(&remote, command),
+        Command::Syncs { remote, command } => return crate::remote::syncs(&remote, command),
+        command => Cli { command, ..cli },
+    };
     let file = config::load_file(cli.global.config.as_deref())?;
     let http = match &cli.command {
         Command::Serve { http } => *http,
@@ -112,6 +258,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => crate::demo::run(config, args).await,
         Command::Account(cmd) => account(&config, cmd).await,
         Command::ApiKey(cmd) => api_key(&config, cmd).await,
+        Command::Connection { .. } | Command::Syncs { .. } => unreachable!("handled above"),
     }
 }
 

@@ -31,6 +31,9 @@ pub struct Config {
     pub periodic_interval: Duration,
     /// Key that seals stored credentials (64 hex characters). Default: `secret.key` in the data dir.
     pub secret_key: Option<String>,
+    /// Rows per sync run (`WHARF_SYNC_BATCH_ROWS`). Default 50,000; tests use small values to
+    /// get many windows.
+    pub sync_batch_rows: Option<usize>,
 }
 
 /// Parses `500ms`, `5s`, `10m`, `1h`.
@@ -81,6 +84,7 @@ impl Config {
             log: log.or(file.log).unwrap_or_else(|| "info".into()),
             periodic_interval: Duration::from_secs(3600),
             secret_key: None,
+            sync_batch_rows: None,
         }
     }
 
@@ -92,6 +96,11 @@ impl Config {
             self.periodic_interval = parse_duration(text).context("periodic interval")?;
         }
         self.secret_key = std::env::var("WHARF_SECRET_KEY").ok().filter(|k| !k.is_empty());
+        if let Ok(text) = std::env::var("WHARF_SYNC_BATCH_ROWS") {
+            let n: usize = text.trim().parse().context("WHARF_SYNC_BATCH_ROWS must be a positive integer")?;
+            anyhow::ensure!(n > 0, "WHARF_SYNC_BATCH_ROWS must be a positive integer");
+            self.sync_batch_rows = Some(n);
+        }
         Ok(self)
     }
 }

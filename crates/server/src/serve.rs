@@ -47,7 +47,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// The sync engine over `store`, with the operator's settings.
 pub fn engine(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc<SyncEngine>> {
     let sealer = Sealer::open(&config.data_dir, config.secret_key.as_deref()).context("opening the credentials key")?;
-    let settings = EngineConfig { periodic_interval: config.periodic_interval, ..EngineConfig::default() };
+    let mut settings = EngineConfig { periodic_interval: config.periodic_interval, ..EngineConfig::default() };
+    if let Some(n) = config.sync_batch_rows {
+        settings.batch_rows = n;
+    }
     Ok(Arc::new(SyncEngine::new(store, sealer, Arc::new(SystemClock), settings)))
 }
 

@@ -61,7 +61,10 @@ impl LocalDestination {
     fn test_steps(root: &Path) -> Vec<StepOutcome> {
         let mut out = Vec::new();
         let probe_dir = root.join("_wharf");
-        let probe = probe_dir.join(format!("connection-test-{}", std::process::id()));
+        // Unique per process and per test, so concurrent tests of one folder do not collide.
+        static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let probe = probe_dir.join(format!("connection-test-{}-{n}", std::process::id()));
         let content = b"wharf connection test";
         let steps: [(Step, StepCheck<'_>); 5] = [
             (
@@ -143,10 +146,19 @@ impl Destination for LocalDestination {
         let count = rows.len() as u64;
         blocking(move || {
             let size = bytes.as_ref().map_or(0, |b| b.len() as u64);
-            if let Some(b) = &bytes {
-                fs::create_dir_all(file.parent().expect("table folder"))
-                    .map_err(io("cannot create the table folder"))?;
-                write_atomically(&file, b).map_err(io("cannot write the data file"))?;
+            match &bytes {
+                Some(b) => {
+                    fs::create_dir_all(file.parent().expect("table folder"))
+                        .map_err(io("cannot create the table folder"))?;
+                    write_atomically(&file, b).map_err(io("cannot write the data file"))?;
+                }
+                // A reload of the run with no rows replaces whatever an earlier attempt wrote.
+                None => match fs::remove_file(&file) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(DestinationError::from_io("cannot replace the data file", &e));
+                    }
+                    _ => {}
+                },
             }
             let receipt = LoadReceipt {
                 rows: count,
