@@ -22,15 +22,15 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi
 
-step "python venv with the official klaviyo-api SDK (pinned)"
+step "python venv: the official klaviyo-api SDK, DuckDB and pyarrow (pinned)"
 VENV="$CACHE/venv"
-REQ=tests/sdk/requirements.txt
+REQS=(tests/sdk/requirements.txt tests/warehouse/requirements.txt)
 STAMP="$VENV/.requirements.sha256"
-want=$(sha256sum "$REQ" | cut -d' ' -f1)
+want=$(cat "${REQS[@]}" | sha256sum | cut -d' ' -f1)
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   rm -rf "$VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${REQS[@]/#/-r}"
   echo "$want" > "$STAMP"
 fi
 
@@ -54,8 +54,8 @@ cargo build --workspace --all-targets
 step "rust tests"
 cargo test --workspace --all-targets
 
-step "official SDK against a running wharf"
-WHARF_BIN="$CARGO_TARGET_DIR/debug/wharf" "$VENV/bin/python" -m pytest -q tests/sdk
+step "official SDK, and the warehouse output read by DuckDB and pyarrow, against a running wharf"
+WHARF_BIN="$CARGO_TARGET_DIR/debug/wharf" "$VENV/bin/python" -m pytest -q tests/sdk tests/warehouse
 
 if [ "${WHARF_SKIP_BENCH_SMOKE:-0}" != 1 ]; then
   step "benchmark smoke run (numbers are not claims; see bench/README.md)"
