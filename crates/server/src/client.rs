@@ -63,10 +63,6 @@ impl Client {
         })
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// Sends one request and returns the answer whatever its status.
     pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Response> {
         let mut stream = self.connect()?;
@@ -216,7 +212,9 @@ pub fn error_line(status: u16, body: &str) -> String {
                 .map(|e| {
                     let detail = e["detail"].as_str().or(e["title"].as_str()).unwrap_or("error");
                     match e["source"]["pointer"].as_str().or(e["source"]["parameter"].as_str()) {
-                        Some(at) if !at.is_empty() && at != "/" && !detail.contains(at) => format!("{detail} (at {at})"),
+                        Some(at) if !at.is_empty() && at != "/" && !detail.contains(at) => {
+                            format!("{detail} (at {at})")
+                        }
                         _ => detail.to_string(),
                     }
                 })
@@ -251,8 +249,10 @@ mod tests {
     fn responses_with_length_or_chunks() {
         let r = parse_response(b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n{}junk").unwrap();
         assert_eq!((r.status, r.body.as_str()), (201, "{}"));
-        let r = parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n")
-            .unwrap();
+        let r = parse_response(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n",
+        )
+        .unwrap();
         assert_eq!(r.body, "{\"a\":1}");
         let r = parse_response(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
         assert_eq!((r.status, r.body.as_str()), (204, ""));

@@ -1,6 +1,7 @@
 //! `wharf`: the server, the demo and the administrative commands.
 
 mod cli;
+mod client;
 mod config;
 mod demo;
 mod serve;

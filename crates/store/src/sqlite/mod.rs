@@ -130,6 +130,32 @@ fn start_checkpointer(path: &Path, stop: Arc<AtomicBool>) -> Result<()> {
     Ok(())
 }
 
+/// A window (after, up_to] of an account's change feed.
+struct Window {
+    account: AccountId,
+    after: i64,
+    up_to: i64,
+    limit: usize,
+}
+
+impl Window {
+    /// Runs `sql`, whose last two columns are the change position and its acceptance time.
+    fn read<T>(
+        &self,
+        c: &Connection,
+        sql: &str,
+        item: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<Change<T>>> {
+        let mut stmt = c.prepare_cached(sql)?;
+        let n = stmt.column_count();
+        let limit = i64::try_from(self.limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![self.account.as_str(), self.after, self.up_to, limit], |r| {
+            Ok(Change { seq: r.get(n - 2)?, accepted_at: rows::from_micros(r.get(n - 1)?), item: item(r)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
 fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
@@ -385,26 +411,14 @@ impl Store for SqliteStore {
         up_to: i64,
         limit: usize,
     ) -> Result<Vec<Change<EventWithMetric>>> {
-        let account = account.clone();
-        self.read(move |c| {
-            let sql = format!(
-                "SELECT {}, e.seq, e.accepted_at FROM events e \
-                 JOIN metrics m ON m.account_id = e.account_id AND m.id = e.metric_id \
-                 WHERE e.account_id = ?1 AND e.seq > ?2 AND e.seq <= ?3 ORDER BY e.seq LIMIT ?4",
-                rows::EVENT_COLUMNS
-            );
-            let mut stmt = c.prepare_cached(&sql)?;
-            let n = stmt.column_count();
-            let rows = stmt.query_map(params![account.as_str(), after, up_to, limit as i64], |r| {
-                Ok(Change {
-                    seq: r.get(n - 2)?,
-                    accepted_at: rows::from_micros(r.get(n - 1)?),
-                    item: rows::event_with_metric(r)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-        .await
+        let window = Window { account: account.clone(), after, up_to, limit };
+        let sql = format!(
+            "SELECT {}, e.seq, e.accepted_at FROM events e \
+             JOIN metrics m ON m.account_id = e.account_id AND m.id = e.metric_id \
+             WHERE e.account_id = ?1 AND e.seq > ?2 AND e.seq <= ?3 ORDER BY e.seq LIMIT ?4",
+            rows::EVENT_COLUMNS
+        );
+        self.read(move |c| window.read(c, &sql, rows::event_with_metric)).await
     }
 
     async fn changed_profiles(
@@ -414,25 +428,13 @@ impl Store for SqliteStore {
         up_to: i64,
         limit: usize,
     ) -> Result<Vec<Change<Profile>>> {
-        let account = account.clone();
-        self.read(move |c| {
-            let sql = format!(
-                "SELECT {}, seq, changed_at FROM profiles \
-                 WHERE account_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
-                rows::PROFILE_COLUMNS
-            );
-            let mut stmt = c.prepare_cached(&sql)?;
-            let n = stmt.column_count();
-            let rows = stmt.query_map(params![account.as_str(), after, up_to, limit as i64], |r| {
-                Ok(Change {
-                    seq: r.get(n - 2)?,
-                    accepted_at: rows::from_micros(r.get(n - 1)?),
-                    item: rows::profile(r)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-        .await
+        let window = Window { account: account.clone(), after, up_to, limit };
+        let sql = format!(
+            "SELECT {}, seq, changed_at FROM profiles \
+             WHERE account_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+            rows::PROFILE_COLUMNS
+        );
+        self.read(move |c| window.read(c, &sql, rows::profile)).await
     }
 
     async fn changed_metrics(
@@ -442,21 +444,13 @@ impl Store for SqliteStore {
         up_to: i64,
         limit: usize,
     ) -> Result<Vec<Change<Metric>>> {
-        let account = account.clone();
-        self.read(move |c| {
-            let sql = format!(
-                "SELECT {}, seq, changed_at FROM metrics \
-                 WHERE account_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
-                rows::METRIC_COLUMNS
-            );
-            let mut stmt = c.prepare_cached(&sql)?;
-            let n = stmt.column_count();
-            let rows = stmt.query_map(params![account.as_str(), after, up_to, limit as i64], |r| {
-                Ok(Change { seq: r.get(n - 2)?, accepted_at: rows::from_micros(r.get(n - 1)?), item: rows::metric(r)? })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-        .await
+        let window = Window { account: account.clone(), after, up_to, limit };
+        let sql = format!(
+            "SELECT {}, seq, changed_at FROM metrics \
+             WHERE account_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4",
+            rows::METRIC_COLUMNS
+        );
+        self.read(move |c| window.read(c, &sql, rows::metric)).await
     }
 
     async fn put_connection(

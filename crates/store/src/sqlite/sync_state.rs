@@ -1,6 +1,7 @@
 //! Warehouse sync state: the connection, its syncs, their runs and errors.
 
-use rusqlite::{Connection as Db, OptionalExtension, Row, params};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection as Db, OptionalExtension, Row, params, params_from_iter};
 use serde_json::json;
 use wharf_model::sync::{
     ConnectionState, DataObject, HistoricalRange, SyncErrorEntry, SyncKind, SyncOptions, SyncRun, SyncStatus,
@@ -73,66 +74,57 @@ pub(crate) fn list_syncs(db: &Db, account: &AccountId) -> Result<Vec<WarehouseSy
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// The values of [`SYNC_COLUMNS`] after `id`, `kind` and `object`, in order.
+fn state_values(s: &WarehouseSync) -> [SqlValue; 15] {
+    let int = |v: Option<i64>| v.map_or(SqlValue::Null, SqlValue::Integer);
+    let time = |v: Option<Timestamp>| int(v.map(micros));
+    [
+        SqlValue::Text(s.status.name().into()),
+        SqlValue::Integer(s.cursor),
+        int(s.target),
+        time(s.since),
+        int(s.pending.map(|p| p.0)),
+        int(s.pending.map(|p| p.1)),
+        int(s.pending.map(|p| i64::from(p.2))),
+        SqlValue::Integer(s.rows_done as i64),
+        SqlValue::Integer(s.rows_total as i64),
+        SqlValue::Integer(i64::from(s.attempt)),
+        time(s.next_run_at),
+        time(s.last_run_at),
+        time(s.last_success_at),
+        time(s.started_at),
+        time(s.ended_at),
+    ]
+}
+
 fn insert_sync(ctx: &WriteCtx<'_>, account: &AccountId, s: &WarehouseSync) -> Result<()> {
-    let t = |v: Option<Timestamp>| v.map(micros);
+    let key = [
+        SqlValue::Text(account.0.clone()),
+        SqlValue::Text(s.id.clone()),
+        SqlValue::Text(s.kind.name().into()),
+        SqlValue::Text(s.object.name().into()),
+    ];
     ctx.conn
         .prepare_cached(&format!(
             "INSERT INTO syncs (account_id, {SYNC_COLUMNS}) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
         ))?
-        .execute(params![
-            account.as_str(),
-            s.id,
-            s.kind.name(),
-            s.object.name(),
-            s.status.name(),
-            s.cursor,
-            s.target,
-            t(s.since),
-            s.pending.map(|p| p.0),
-            s.pending.map(|p| p.1),
-            s.pending.map(|p| i64::from(p.2)),
-            s.rows_done as i64,
-            s.rows_total as i64,
-            i64::from(s.attempt),
-            t(s.next_run_at),
-            t(s.last_run_at),
-            t(s.last_success_at),
-            t(s.started_at),
-            t(s.ended_at),
-        ])?;
+        .execute(params_from_iter(key.into_iter().chain(state_values(s))))?;
     Ok(())
 }
 
 pub(crate) fn save_sync(ctx: &WriteCtx<'_>, account: &AccountId, s: &WarehouseSync) -> Result<()> {
-    let t = |v: Option<Timestamp>| v.map(micros);
+    let key = [SqlValue::Text(account.0.clone()), SqlValue::Text(s.id.clone())];
     let n = ctx
         .conn
         .prepare_cached(
             // A pause or a removal made while a run was going wins over the run's outcome.
-            "UPDATE syncs SET status = CASE WHEN status IN ('paused', 'disabled') THEN status ELSE ?3 END, cursor = ?4, target = ?5, since = ?6, pending_after = ?7, pending_up_to = ?8, \
-             pending_part = ?9, rows_done = ?10, rows_total = ?11, attempt = ?12, next_run_at = ?13, last_run_at = ?14, \
+            "UPDATE syncs SET status = CASE WHEN status IN ('paused', 'disabled') THEN status ELSE ?3 END, \
+             cursor = ?4, target = ?5, since = ?6, pending_after = ?7, pending_up_to = ?8, pending_part = ?9, \
+             rows_done = ?10, rows_total = ?11, attempt = ?12, next_run_at = ?13, last_run_at = ?14, \
              last_success_at = ?15, started_at = ?16, ended_at = ?17 WHERE account_id = ?1 AND id = ?2",
         )?
-        .execute(params![
-            account.as_str(),
-            s.id,
-            s.status.name(),
-            s.cursor,
-            s.target,
-            t(s.since),
-            s.pending.map(|p| p.0),
-            s.pending.map(|p| p.1),
-            s.pending.map(|p| i64::from(p.2)),
-            s.rows_done as i64,
-            s.rows_total as i64,
-            i64::from(s.attempt),
-            t(s.next_run_at),
-            t(s.last_run_at),
-            t(s.last_success_at),
-            t(s.started_at),
-            t(s.ended_at),
-        ])?;
+        .execute(params_from_iter(key.into_iter().chain(state_values(s))))?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("sync {}", s.id)));
     }
