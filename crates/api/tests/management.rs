@@ -64,6 +64,9 @@ async fn connect_list_act_and_remove() {
     assert!(periodic["next_run_at"].is_string());
 
     let hid = hist["id"].as_str().unwrap();
+    let one = app.send("GET", &format!("/v1/syncs/{hid}"), &t.key, None).await;
+    assert_eq!(one.body["data"]["status"], "completed");
+    assert!(one.body["data"].get("last_success_at").is_some());
     let r = app.send("POST", &format!("/v1/syncs/{hid}/pause"), &t.key, None).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "a completed sync cannot be paused: {}", r.body);
     r.error();

@@ -62,14 +62,13 @@ pub async fn run(config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let engine = crate::serve::engine(&config, store.clone())?;
     let warehouse = connect_warehouse(&config, &engine, store.as_ref(), &account.id).await?;
     run_historical(&engine, store.as_ref(), &account.id).await?;
-    drop(engine); // `run_http` runs its own, with the scheduler.
     let key = store.create_api_key(&account.id, "demo").await?;
     print_banner(&config, &account.id.0, &key.secret);
     print_warehouse(&config, warehouse.as_deref(), &key.secret);
     if args.no_serve {
         return Ok(());
     }
-    run_http(config, store).await
+    run_http(config, store, engine).await
 }
 
 /// Connects the Local destination at `<data_dir>/warehouse`, unless the account already has a

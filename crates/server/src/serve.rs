@@ -41,7 +41,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         SqliteStore::open(&config.data_dir, Arc::new(SystemClock))
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
     );
-    run_http(config, store).await
+    let engine = engine(&config, store.clone())?;
+    run_http(config, store, engine).await
 }
 
 /// The sync engine over `store`, with the operator's settings.
@@ -56,8 +57,7 @@ pub fn engine(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Arc<Sync
 
 /// Serves the router on the configured address, and runs the sync scheduler, until SIGINT
 /// or SIGTERM.
-pub async fn run_http(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
-    let engine = engine(&config, store.clone())?;
+pub async fn run_http(config: Config, store: Arc<dyn Store>, engine: Arc<SyncEngine>) -> anyhow::Result<()> {
     let state = AppState::new(store, Arc::new(SystemClock)).with_engine(engine.clone());
     let listener =
         tokio::net::TcpListener::bind(config.http).await.with_context(|| format!("binding {}", config.http))?;

@@ -8,7 +8,7 @@ use wharf_model::sync::{
     DataObject, RetryPolicy, SyncErrorEntry, SyncKind, SyncOptions, SyncRun, SyncStatus, WarehouseSync,
 };
 use wharf_model::warehouse::{Rows, RunId};
-use wharf_model::{AccountId, Timestamp};
+use wharf_model::{AccountId, Clock, Timestamp};
 use wharf_store::Store;
 
 use crate::{SyncError, rows};
@@ -36,6 +36,8 @@ pub struct StepContext<'a> {
     pub options: &'a SyncOptions,
     pub account: &'a AccountId,
     pub now: Timestamp,
+    /// For the end time of a load; `now` is the step's start.
+    pub clock: &'a dyn Clock,
     pub interval: Duration,
     pub policy: RetryPolicy,
     /// In [0, 1): spreads retries.
@@ -163,7 +165,7 @@ pub async fn step(cx: &StepContext<'_>, mut sync: WarehouseSync) -> Result<(Ware
         cx.destination.load(&run, &window.rows).await
     }
     .await;
-    let finished = chrono::Utc::now().max(started);
+    let finished = cx.clock.now().max(started);
     match outcome {
         Ok(receipt) => {
             sync.cursor = up_to;

@@ -17,6 +17,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/connection", get(connection::show).put(connection::put).delete(connection::remove))
         .route("/v1/connection/test", post(connection::test))
         .route("/v1/syncs", get(syncs::list))
+        .route("/v1/syncs/{id}", get(syncs::get_one))
         .route("/v1/syncs/{id}/runs", get(syncs::runs))
         .route("/v1/syncs/{id}/{action}", post(syncs::act))
         .route("/v1/errors", get(syncs::errors))

@@ -23,6 +23,20 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     Ok(json_response(json!({"data": data})))
 }
 
+pub async fn get_one(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (account, engine) = call(&state, &headers).await?;
+    let sync = state
+        .store
+        .get_sync(&account, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("sync '{id}' was not found")))?;
+    Ok(json_response(json!({"data": engine.sync_view(&account, &sync).await?})))
+}
+
 pub async fn act(
     State(state): State<AppState>,
     headers: HeaderMap,
