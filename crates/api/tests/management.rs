@@ -191,4 +191,9 @@ async fn secrets_are_never_shown_back() {
     let r = app.send("POST", "/v1/connection/test", &t.key, None).await;
     assert_eq!(r.body["state"], "unable_to_connect");
     assert!(!r.body.to_string().contains("do-not-show-me"));
+    // At rest the credentials are sealed: no file of the store holds the secret in clear.
+    for entry in std::fs::read_dir(app.data_dir()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!bytes.windows(14).any(|w| w == b"do-not-show-me"), "the secret is stored in clear");
+    }
 }

@@ -58,6 +58,11 @@ impl TestApp {
         TestApp { store, router, _dir: dir }
     }
 
+    /// Where the store keeps its files.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Rebuilds the router with a sync engine, so `/v1` works.
     pub fn set_engine(&mut self, engine: Arc<wharf_sync::SyncEngine>) {
         self.router = wharf_api::router(AppState::new(self.store.clone(), Arc::new(SystemClock)).with_engine(engine));
