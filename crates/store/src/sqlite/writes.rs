@@ -168,7 +168,7 @@ pub(crate) fn write_profile(
                 let mut profile = load_profile(ctx, account, &id)?;
                 if write.apply_to(&mut profile) {
                     profile.updated = ctx.now;
-                    update_row(ctx, account, &profile)?;
+                    save_row(ctx, account, &profile)?;
                 }
                 return Ok(Written {
                     id,
@@ -198,19 +198,24 @@ pub(crate) fn write_profile(
                 last_event_date: None,
             };
             write.apply_to(&mut profile);
-            insert_row(ctx, account, &profile)?;
+            save_row(ctx, account, &profile)?;
             Ok(Written { id, created: true, last_event_date: None })
         }
     }
 }
 
-fn insert_row(ctx: &mut WriteCtx<'_>, account: &AccountId, p: &Profile) -> Result<()> {
+/// Writes a profile row, new or changed, at the next change position. `created` is kept
+/// from the first write.
+fn save_row(ctx: &mut WriteCtx<'_>, account: &AccountId, p: &Profile) -> Result<()> {
     let seq = ctx.next_seq(account)?;
     ctx.conn
         .prepare_cached(
             "INSERT INTO profiles (account_id, id, email, phone_number, external_id, first_name, last_name, \
              organization, title, image, locale, location, properties, created, updated, last_event_date, seq, changed_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
+             ON CONFLICT (account_id, id) DO UPDATE SET email = ?3, phone_number = ?4, external_id = ?5, \
+             first_name = ?6, last_name = ?7, organization = ?8, title = ?9, image = ?10, locale = ?11, location = ?12, \
+             properties = ?13, updated = ?15, last_event_date = ?16, seq = ?17, changed_at = ?18",
         )?
         .execute(params![
             account.as_str(),
@@ -225,38 +230,8 @@ fn insert_row(ctx: &mut WriteCtx<'_>, account: &AccountId, p: &Profile) -> Resul
             p.image,
             p.locale,
             serde_json::to_string(&p.location).expect("location serializes"),
-            Value::Object(p.properties.clone()).to_string(),
+            serde_json::to_string(&p.properties).expect("properties serialize"),
             micros(p.created),
-            micros(p.updated),
-            p.last_event_date.map(|t| t.timestamp()),
-            seq,
-            micros(ctx.now),
-        ])?;
-    Ok(())
-}
-
-fn update_row(ctx: &mut WriteCtx<'_>, account: &AccountId, p: &Profile) -> Result<()> {
-    let seq = ctx.next_seq(account)?;
-    ctx.conn
-        .prepare_cached(
-            "UPDATE profiles SET email = ?3, phone_number = ?4, external_id = ?5, first_name = ?6, last_name = ?7, \
-             organization = ?8, title = ?9, image = ?10, locale = ?11, location = ?12, properties = ?13, \
-             updated = ?14, last_event_date = ?15, seq = ?16, changed_at = ?17 WHERE account_id = ?1 AND id = ?2",
-        )?
-        .execute(params![
-            account.as_str(),
-            p.id.as_str(),
-            p.email,
-            p.phone_number,
-            p.external_id,
-            p.first_name,
-            p.last_name,
-            p.organization,
-            p.title,
-            p.image,
-            p.locale,
-            serde_json::to_string(&p.location).expect("location serializes"),
-            Value::Object(p.properties.clone()).to_string(),
             micros(p.updated),
             p.last_event_date.map(|t| t.timestamp()),
             seq,
