@@ -257,4 +257,16 @@ async fn change_feed_covers_every_change_once(store: &dyn Store) {
     assert!(profiles.values().any(|p| p.first_name.as_deref() == Some("Renamed")), "in its latest state");
     assert_eq!(metrics, 1);
     assert!(store.changed_events(&a, second, i64::MAX, 10).await.unwrap().is_empty());
+
+    // The export's fast path reads the same events, with the same `event_properties`.
+    let synced_at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let parsed = store.changed_events(&a, 0, second, 1000).await.unwrap();
+    let rows = store.changed_event_rows(&a, 0, second, 1000, synced_at).await.unwrap();
+    assert_eq!(parsed.len(), rows.len());
+    for (p, r) in parsed.iter().zip(&rows) {
+        assert_eq!((p.seq, p.item.event.id.as_str()), (r.seq, r.item.id.as_str()));
+        assert_eq!((r.item.metric_name.as_str(), r.item.synced_at), (p.item.metric.name.as_str(), synced_at));
+        let props: serde_json::Value = serde_json::from_str(&r.item.event_properties).unwrap();
+        assert_eq!(props, serde_json::Value::Object(p.item.event.event_properties()));
+    }
 }

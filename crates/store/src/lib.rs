@@ -15,6 +15,7 @@ use wharf_model::query::{ListQuery, Page};
 use wharf_model::sync::{
     ConnectionState, DataObject, SyncErrorEntry, SyncOptions, SyncRun, SyncStatus, WarehouseConnection, WarehouseSync,
 };
+use wharf_model::warehouse::EventRow;
 use wharf_model::{
     Account, AccountId, ApiKeyInfo, Event, ImportError, ImportJob, ImportJobId, KeyId, Metric, NewEvent, Profile,
     ProfileId, ProfileWrite, Timestamp,
@@ -137,6 +138,16 @@ pub trait Store: Send + Sync + 'static {
         up_to: i64,
         limit: usize,
     ) -> Result<Vec<Change<EventWithMetric>>>;
+    /// The same events as [`Store::changed_events`], already as `klaviyo_event` rows: the
+    /// export's fast path, which never parses the properties.
+    async fn changed_event_rows(
+        &self,
+        account: &AccountId,
+        after: i64,
+        up_to: i64,
+        limit: usize,
+        synced_at: Timestamp,
+    ) -> Result<Vec<Change<EventRow>>>;
     /// Profiles whose latest change is in (after, up_to]. A profile changed again later has
     /// moved past `up_to` and is read, in its newer state, by a later window.
     async fn changed_profiles(

@@ -1,28 +1,9 @@
-//! Store items → warehouse rows (product.md §4 columns).
+//! Store items → warehouse rows (product.md §4 columns). Events come as rows from the store
+//! already (`Store::changed_event_rows`).
 
 use serde_json::Value;
-use wharf_model::warehouse::{EventRow, MetricRow, ProfileRow};
+use wharf_model::warehouse::{MetricRow, ProfileRow};
 use wharf_model::{Metric, Profile, Timestamp};
-use wharf_store::EventWithMetric;
-
-pub fn event(e: &EventWithMetric, synced_at: Timestamp) -> EventRow {
-    let ev = &e.event;
-    EventRow {
-        id: ev.id.0.clone(),
-        profile_id: ev.profile_id.0.clone(),
-        metric_id: ev.metric_id.0.clone(),
-        metric_name: e.metric.name.clone(),
-        integration_name: e.metric.integration.name.clone(),
-        datetime: ev.time,
-        timestamp: ev.time.timestamp(),
-        uuid: wharf_model::id::ulid_as_uuid(ev.id.as_str()),
-        value: ev.value,
-        value_currency: ev.value_currency.clone(),
-        unique_id: ev.unique_id.clone(),
-        event_properties: Value::Object(ev.event_properties()).to_string(),
-        synced_at,
-    }
-}
 
 pub fn profile(p: &Profile, synced_at: Timestamp) -> ProfileRow {
     ProfileRow {

@@ -64,15 +64,15 @@ async fn read_window(
     let synced_at = cx.now;
     Ok(match sync.object {
         DataObject::Events => {
-            let changes = cx.store.changed_events(cx.account, after, up_to, limit).await?;
+            let changes = cx.store.changed_event_rows(cx.account, after, up_to, limit, synced_at).await?;
             let last_seq = (changes.len() == limit).then(|| changes.last().map(|c| c.seq)).flatten();
             let in_range: Vec<_> =
-                changes.iter().filter(|c| sync.since.is_none_or(|since| c.item.event.time >= since)).collect();
+                changes.into_iter().filter(|c| sync.since.is_none_or(|since| c.item.datetime >= since)).collect();
             let scanned = in_range.len() as u64;
             let rows = in_range
                 .into_iter()
-                .filter(|c| cx.options.includes_event(&c.item.metric.name, &c.item.metric.integration.name))
-                .map(|c| rows::event(&c.item, synced_at))
+                .filter(|c| cx.options.includes_event(&c.item.metric_name, &c.item.integration_name))
+                .map(|c| c.item)
                 .collect();
             Window { rows: Rows::Events(rows), scanned, last_seq }
         }

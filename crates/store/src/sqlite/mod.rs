@@ -21,6 +21,7 @@ use wharf_model::query::{ListQuery, Page, Resource};
 use wharf_model::sync::{
     ConnectionState, DataObject, SyncErrorEntry, SyncRun, SyncStatus, WarehouseConnection, WarehouseSync,
 };
+use wharf_model::warehouse::EventRow;
 use wharf_model::{
     Account, AccountId, ApiKeyInfo, Clock, ImportError, ImportJob, ImportJobId, KeyId, Metric, NewEvent, Profile,
     ProfileId, ProfileWrite, Timestamp,
@@ -144,7 +145,7 @@ impl Window {
         &self,
         c: &Connection,
         sql: &str,
-        item: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        item: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<Change<T>>> {
         let mut stmt = c.prepare_cached(sql)?;
         let n = stmt.column_count();
@@ -419,6 +420,24 @@ impl Store for SqliteStore {
             rows::EVENT_COLUMNS
         );
         self.read(move |c| window.read(c, &sql, rows::event_with_metric)).await
+    }
+
+    async fn changed_event_rows(
+        &self,
+        account: &AccountId,
+        after: i64,
+        up_to: i64,
+        limit: usize,
+        synced_at: Timestamp,
+    ) -> Result<Vec<Change<EventRow>>> {
+        let window = Window { account: account.clone(), after, up_to, limit };
+        let sql = format!(
+            "SELECT {}, e.seq, e.accepted_at FROM events e \
+             JOIN metrics m ON m.account_id = e.account_id AND m.id = e.metric_id \
+             WHERE e.account_id = ?1 AND e.seq > ?2 AND e.seq <= ?3 ORDER BY e.seq LIMIT ?4",
+            rows::EVENT_ROW_COLUMNS
+        );
+        self.read(move |c| window.read(c, &sql, |r| rows::warehouse_event(r, synced_at))).await
     }
 
     async fn changed_profiles(

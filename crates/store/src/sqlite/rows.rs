@@ -2,6 +2,7 @@
 
 use rusqlite::Row;
 use serde_json::{Map, Value};
+use wharf_model::warehouse::EventRow;
 use wharf_model::{
     Event, EventId, ImportJob, ImportJobId, ImportJobStatus, Integration, Location, Metric, MetricId, Profile,
     ProfileId, Timestamp,
@@ -85,6 +86,32 @@ pub(crate) fn event_with_metric(r: &Row<'_>) -> rusqlite::Result<crate::EventWit
             properties: json_object(&properties),
         },
         metric: metric_at(r, 8)?,
+    })
+}
+
+/// Event columns for a `klaviyo_event` row, for `events e JOIN metrics m`.
+pub(crate) const EVENT_ROW_COLUMNS: &str = "e.id, e.profile_id, e.metric_id, m.name, m.integration_name, e.time, e.value, e.value_currency, e.unique_id, e.properties";
+
+pub(crate) fn warehouse_event(r: &Row<'_>, synced_at: wharf_model::Timestamp) -> rusqlite::Result<EventRow> {
+    let id: String = r.get(0)?;
+    let time: i64 = r.get(5)?;
+    let value: Option<f64> = r.get(6)?;
+    let unique_id: Option<String> = r.get(8)?;
+    let properties = r.get_ref(9)?.as_str().unwrap_or("{}");
+    Ok(EventRow {
+        uuid: wharf_model::id::ulid_as_uuid(&id),
+        event_properties: Event::event_properties_text(properties, value, unique_id.as_deref()),
+        id,
+        profile_id: r.get(1)?,
+        metric_id: r.get(2)?,
+        metric_name: r.get(3)?,
+        integration_name: r.get(4)?,
+        datetime: from_secs(time),
+        timestamp: time,
+        value,
+        value_currency: r.get(7)?,
+        unique_id,
+        synced_at,
     })
 }
 
