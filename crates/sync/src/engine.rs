@@ -17,6 +17,9 @@ use crate::SyncError;
 use crate::runner::{self, Step, StepContext};
 use crate::seal::Sealer;
 
+/// Windows one sync may deliver in one scheduler pass before the next due sync gets a turn.
+const WINDOWS_PER_PASS: usize = 16;
+
 /// Operator settings of the engine.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -241,6 +244,9 @@ impl SyncEngine {
             };
             let (next, step) = runner::step(&cx, sync).await?;
             match step {
+                // A sync that keeps finding work yields after a few windows, so one busy account
+                // cannot starve the others; it is still due and continues on the next pass.
+                Step::Delivered if delivered + 1 >= WINDOWS_PER_PASS => return Ok(delivered + 1),
                 Step::Delivered => delivered += 1,
                 Step::CaughtUp | Step::DestinationFailed | Step::Stopped => return Ok(delivered),
             }
