@@ -131,7 +131,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     let (account, engine) = call(&state, &headers).await?;
     let (connection, destination) = engine.show(&account).await?;
     let mut body = view(&connection, &destination, None);
-    let day_ago = chrono::Utc::now() - chrono::TimeDelta::hours(24);
+    let day_ago = state.clock.now() - chrono::TimeDelta::hours(24);
     let errors = state.store.list_sync_errors(&account, day_ago, 10_000).await?;
     let syncs = state.store.list_syncs(&account).await?;
     body["errors_past_24h"] = json!(errors.len());

@@ -86,7 +86,7 @@ pub async fn errors(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let (account, _) = call(&state, &headers).await?;
-    let mut since = chrono::Utc::now() - chrono::TimeDelta::hours(24);
+    let mut since = state.clock.now() - chrono::TimeDelta::hours(24);
     for (k, v) in crate::klaviyo::query_pairs(raw.as_deref()) {
         match k.as_str() {
             "since" => {
