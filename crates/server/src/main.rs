@@ -4,6 +4,7 @@ mod cli;
 mod client;
 mod config;
 mod demo;
+mod remote;
 mod serve;
 
 use clap::Parser;
