@@ -399,8 +399,9 @@ pub struct WarehouseSync {
     pub status: SyncStatus,
     /// Changes up to this position are delivered (the next window starts after it).
     pub cursor: i64,
-    /// Historical: the change position when the connection was made (the last one it
-    /// covers). Periodic: none.
+    /// The last change position the sync (historical) or its running cycle (periodic) covers:
+    /// for a historical sync, the position when the connection was made; for a periodic one,
+    /// the position when the cycle started (changes after it wait for the next cycle).
     pub target: Option<i64>,
     /// Historical: events before this time are outside the chosen range.
     pub since: Option<Timestamp>,

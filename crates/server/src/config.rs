@@ -31,7 +31,7 @@ pub struct Config {
     pub periodic_interval: Duration,
     /// Key that seals stored credentials (64 hex characters). Default: `secret.key` in the data dir.
     pub secret_key: Option<String>,
-    /// Rows per sync run (`WHARF_SYNC_BATCH_ROWS`). Default 50,000; tests use small values to
+    /// Rows per sync run (`WHARF_SYNC_BATCH_ROWS`). Default 25,000; tests use small values to
     /// get many windows.
     pub sync_batch_rows: Option<usize>,
 }

@@ -126,7 +126,7 @@ async fn run_historical(engine: &Arc<SyncEngine>, store: &dyn Store, account: &A
             println!("Historical sync completed: {rows} rows in {:.1}s", started.elapsed().as_secs_f64());
             return Ok(());
         }
-        if let Some(s) = historical.iter().find(|s| !s.status.runnable()) {
+        if let Some(s) = historical.iter().find(|s| !s.status.runnable() && s.status != SyncStatus::Completed) {
             eprintln!();
             let error = store.list_sync_errors(account, chrono::DateTime::UNIX_EPOCH, 1000).await?;
             let last = error.iter().filter(|e| e.sync_id == s.id).max_by_key(|e| e.at);

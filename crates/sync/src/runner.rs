@@ -13,9 +13,9 @@ use wharf_store::Store;
 
 use crate::{SyncError, rows};
 
-/// Rows per run. Bounds memory (a run is held in memory while it is encoded) and the work a
-/// retry repeats.
-pub const BATCH_ROWS: usize = 50_000;
+/// Rows per run. Bounds memory (a run is held in memory while it is encoded; 25k rows keep a
+/// backfill's peak resident memory under 256 MiB) and the work a retry repeats.
+pub const BATCH_ROWS: usize = 25_000;
 
 /// What a step did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,9 +101,16 @@ async fn read_window(
 
 /// Runs one step of `sync`, saving its state before and after the load.
 pub async fn step(cx: &StepContext<'_>, mut sync: WarehouseSync) -> Result<(WarehouseSync, Step), SyncError> {
-    let high = match sync.kind {
-        SyncKind::Historical => sync.target.unwrap_or(0),
-        SyncKind::Periodic => cx.store.change_position(cx.account).await?,
+    let high = match (sync.kind, sync.target) {
+        (SyncKind::Historical, target) => target.unwrap_or(0),
+        // A periodic cycle delivers what was there when it started; changes that arrive
+        // meanwhile wait for the next cycle, one cadence later.
+        (SyncKind::Periodic, Some(bound)) if sync.status == SyncStatus::InProgress => bound,
+        (SyncKind::Periodic, _) => {
+            let position = cx.store.change_position(cx.account).await?;
+            sync.target = Some(position);
+            position
+        }
     };
     if sync.kind == SyncKind::Historical && sync.started_at.is_none() {
         sync.started_at = Some(cx.now);
@@ -121,6 +128,7 @@ pub async fn step(cx: &StepContext<'_>, mut sync: WarehouseSync) -> Result<(Ware
                     sync.next_run_at = None;
                 }
                 SyncKind::Periodic => {
+                    sync.target = None;
                     sync.status = SyncStatus::Scheduled;
                     sync.last_success_at = Some(cx.now);
                     sync.next_run_at = Some(cx.now + TimeDelta::from_std(cx.interval).unwrap_or(TimeDelta::hours(1)));

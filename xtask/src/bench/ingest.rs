@@ -102,7 +102,7 @@ pub fn run(opts: &Opts) -> Result<()> {
     if !node_version.starts_with("v20.") {
         eprintln!("warning: peer spec says Node 20, found {node_version}");
     }
-    let wharf = if opts.peer_only { None } else { Some(locate_wharf(opts, &root)?) };
+    let wharf = if opts.peer_only { None } else { Some(locate_wharf(opts)?) };
 
     // Rendering before any server starts keeps generation out of the measurements.
     let nonce = format!("b{:x}", std::process::id());
@@ -189,28 +189,8 @@ fn tool_version(cmd: &str, arg: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn locate_wharf(opts: &Opts, root: &Path) -> Result<PathBuf> {
-    if let Some(p) = &opts.wharf {
-        return Ok(p.clone());
-    }
-    if opts.build {
-        println!("building: cargo build --release -p wharf-server");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--release", "-p", "wharf-server"])
-            .current_dir(root)
-            .status()
-            .context("run cargo build")?;
-        if !status.success() {
-            bail!("cargo build --release -p wharf-server failed ({status})");
-        }
-    }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let bin = target_dir.join("release/wharf");
-    if !bin.is_file() {
-        bail!("{} not found (build it, pass --wharf PATH, or use --peer-only)", bin.display());
-    }
-    Ok(bin)
+fn locate_wharf(opts: &Opts) -> Result<PathBuf> {
+    super::wharf::locate(opts.build, opts.wharf.as_deref())
 }
 
 /// A started server plus what requests to it need.

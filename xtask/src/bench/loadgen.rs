@@ -324,10 +324,28 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// One-shot GET on a fresh connection (readiness probes).
 pub fn get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<(u16, Vec<u8>)> {
+    request(addr, "GET", path, &[], b"", timeout)
+}
+
+/// One request on a fresh connection (management API calls, marker events): not for load.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>)> {
     let stream = TcpStream::connect_timeout(&addr, timeout)?;
     let mut c = Conn::from_stream(stream, timeout)?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    let r = c.roundtrip(req.as_bytes())?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    let r = c.roundtrip(&bytes)?;
     Ok((r.status, r.body))
 }
 

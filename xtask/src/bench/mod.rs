@@ -2,14 +2,37 @@
 //! run, interleaved, several rounds, median ratio with min/max, plus server
 //! CPU-seconds read from /proc.
 
+pub mod backfill;
+pub mod export;
+pub mod freshness;
 pub mod ingest;
 mod loadgen;
 mod process;
+mod python;
 mod report;
+mod results;
+mod wharf;
 mod workload;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Options every warehouse benchmark (export, backfill-memory, freshness) takes.
+#[derive(Debug, Clone)]
+pub struct Common {
+    pub smoke: bool,
+    pub rounds: usize,
+    pub build: bool,
+    pub wharf: Option<PathBuf>,
+    /// Load the cached dataset again even if present.
+    pub reload_data: bool,
+}
+
+impl Common {
+    pub fn new(smoke: bool) -> Self {
+        Self { smoke, rounds: if smoke { 1 } else { 3 }, build: true, wharf: None, reload_data: false }
+    }
+}
 
 /// Workspace root, known at compile time so `cargo xtask` works from any cwd.
 pub fn workspace_root() -> PathBuf {

@@ -104,6 +104,13 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Server {
+    /// Stops the process (idempotent); `Drop` does the same.
+    pub fn stop(&mut self) {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
         }
@@ -148,6 +155,20 @@ impl ProcCpu {
             .unwrap_or(0);
         Ok(Self { cpu_s: ticks as f64 / clk_tck() as f64, peak_rss_kib })
     }
+}
+
+/// Current anonymous and file-backed resident memory (RssAnon, RssFile) in KiB: SQLite's
+/// page cache is anonymous, but mmap'd database pages would count as file-backed.
+pub fn rss_parts_kib(pid: u32) -> (u64, u64) {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("RssAnon:"), field("RssFile:"))
 }
 
 /// utime + stime in clock ticks. Fields are counted after the last `)` because

@@ -136,7 +136,7 @@ pub struct Spread {
 }
 
 impl Spread {
-    fn of(mut v: Vec<f64>) -> Option<Self> {
+    pub fn of(mut v: Vec<f64>) -> Option<Self> {
         v.retain(|x| x.is_finite());
         if v.is_empty() {
             return None;
@@ -147,7 +147,7 @@ impl Spread {
         Some(Self { median, min: v[0], max: v[n - 1] })
     }
 
-    fn json(self) -> Value {
+    pub fn json(self) -> Value {
         json!({"median": self.median, "min": self.min, "max": self.max})
     }
 }
@@ -462,7 +462,7 @@ fn record_json(r: &RunRecord) -> Value {
     })
 }
 
-fn fmt_num(v: f64) -> String {
+pub fn fmt_num(v: f64) -> String {
     if !v.is_finite() {
         "-".into()
     } else if v >= 1e6 {
@@ -476,7 +476,7 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
-fn fmt_spread(s: Option<Spread>, ratio: bool) -> String {
+pub fn fmt_spread(s: Option<Spread>, ratio: bool) -> String {
     match s {
         None => "-".into(),
         Some(s) if ratio => format!("{:.2}x [{:.2}, {:.2}]", s.median, s.min, s.max),

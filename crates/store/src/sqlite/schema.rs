@@ -76,10 +76,11 @@ const MIGRATIONS: &[&str] = &[
         properties     TEXT NOT NULL,
         seq            INTEGER NOT NULL,
         accepted_at    INTEGER NOT NULL,
-        PRIMARY KEY (account_id, id)
+        -- Clustered by change position: the export reads windows of it as range scans.
+        PRIMARY KEY (account_id, seq)
     ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX events_id ON events(account_id, id);
     CREATE UNIQUE INDEX events_dedup ON events(account_id, profile_id, metric_id, dedup_key);
-    CREATE INDEX events_seq ON events(account_id, seq);
     CREATE INDEX events_time ON events(account_id, time, id);
     CREATE TABLE import_jobs (
         account_id      TEXT NOT NULL,
