@@ -60,5 +60,8 @@ WHARF_BIN="$CARGO_TARGET_DIR/debug/wharf" "$VENV/bin/python" -m pytest -q tests/
 if [ "${WHARF_SKIP_BENCH_SMOKE:-0}" != 1 ]; then
   step "benchmark smoke run (numbers are not claims; see bench/README.md)"
   cargo xtask bench ingest --smoke
+  WHARF_BENCH_PYTHON="$VENV/bin/python" cargo xtask bench export --smoke --no-build
+  WHARF_BENCH_PYTHON="$VENV/bin/python" cargo xtask bench backfill-memory --smoke --no-build
+  WHARF_BENCH_PYTHON="$VENV/bin/python" cargo xtask bench freshness --smoke --no-build
 fi
 step "all tests passed"
