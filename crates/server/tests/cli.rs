@@ -1,9 +1,11 @@
 //! The `wharf` command line: accounts, keys, config validation and the demo loader.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
-const WHARF: &str = env!("CARGO_BIN_EXE_wharf");
+use common::WHARF;
 
 fn wharf(data: &Path, args: &[&str]) -> Output {
     Command::new(WHARF).arg("--data-dir").arg(data).args(args).env_remove("WHARF_HTTP").output().unwrap()
