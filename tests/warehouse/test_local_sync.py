@@ -161,15 +161,13 @@ def test_kill_9_during_historical_and_periodic_runs_delivers_every_event_once(wh
     feeder = threading.Thread(target=ingest, daemon=True)
     feeder.start()
     rng = random.Random(7)
-    kills = 0
     for _ in range(6):
         time.sleep(rng.uniform(0.05, 0.6))  # picks the kill point; not synchronisation
         wharf.kill9()
-        kills += 1
         wharf.start()
     stop.set()
     feeder.join()
-    assert kills == 6 and len(acked) > 50
+    assert len(acked) > 50, "enough events were acknowledged around the kills"
 
     expected = set(history) | set(acked)
     wharf.wait(lambda: expected <= set(parquet_ids(out)), "every acknowledged event in the warehouse")
